@@ -19,6 +19,17 @@ class PythonSettings:
     entrypoint_path: str
     entrypoint_class: str | None = None
     requirements_path: str | None = None
+    max_concurrency: int = 8
+    max_queue: int = 64
+    request_timeout: float = 300
+    endpoint_timeouts: dict[str, float] = field(default_factory=dict)
+    workers: int = 0
+    max_body_bytes: int = 16777216
+    shutdown_grace: float = 30
+
+    def timeout_for(self, endpoint: str) -> float:
+        """Seconds a call to `endpoint` (e.g. "/perform") may take."""
+        return self.endpoint_timeouts.get(endpoint, self.request_timeout)
 
 
 @dataclass(frozen=True)
@@ -55,3 +66,19 @@ class Manifest:
     def root(self) -> Path:
         """The job's root directory: where the manifest sits; relative paths resolve from here."""
         return self.path.parent
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], path: Path) -> Manifest:
+        """Build the typed view of schema-valid, defaults-applied `data` read from `path`."""
+        plain = {key: value for key, value in data.items() if key not in {"git", "python", "resources"}}
+        for key in ("system_dependencies", "public_endpoints"):
+            plain[key] = tuple(plain.get(key, ()))
+        resources = {key: str(value) for key, value in data.get("resources", {}).items()}
+        return cls(
+            **plain,
+            git=GitSource(**data["git"]),
+            python=PythonSettings(**data["python"]),
+            resources=Resources(**resources),
+            path=path,
+            data=data,
+        )

@@ -1,0 +1,130 @@
+"""`racetrack validate`: normalized YAML and exit 0, or every problem on stderr and exit 1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from manifest_helpers import MINIMAL, with_fields
+from typer.testing import CliRunner
+
+from racetrack.cli import app
+
+runner = CliRunner()
+
+
+def test_validate_prints_the_normalized_manifest(write) -> None:
+    write(MINIMAL)
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    printed = yaml.safe_load(result.stdout)
+    assert printed["version"] == "0.0.1"
+    assert printed["git"] == {"remote": "https://github.com/racetrack/adder", "directory": "."}
+    assert printed["python"]["max_concurrency"] == 8
+    assert result.stderr == ""
+
+
+def test_validate_applies_extends_and_overrides(write) -> None:
+    write("owner_email: team@example.com\nlang: python3\n", "jobs/base.yaml")
+    overlay = MINIMAL.replace("owner_email: nobody@example.com\nlang: python3:latest\n", "")
+    write("extends: base.yaml\n" + overlay, "jobs/adder.yaml")
+    arguments = ["validate", "jobs/adder.yaml", "-e", "replicas=2", "--extra", "git.branch=dev"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    printed = yaml.safe_load(result.stdout)
+    assert (printed["owner_email"], printed["lang"]) == ("team@example.com", "python3")
+    assert printed["replicas"] == 2
+    assert printed["git"]["branch"] == "dev"
+    assert "extends" not in printed
+
+
+def test_validate_lists_every_problem_and_exits_1(write) -> None:
+    write(MINIMAL.replace("nobody@example.com", "moron").replace("name: adder", "name: no")
+          + "python:\n  entrypint_path: x.py\n")
+    result = runner.invoke(app, ["validate", ".", "-e", "replicas=0"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "-e replicas=0: replicas: 0 is less than the minimum of 1",
+        "fatman.yaml:1:7: name: no is read by YAML as a boolean, expected a string; quote it: 'no'",
+        "fatman.yaml:2:14: owner_email: 'moron' is not an email address",
+        "fatman.yaml:8:1: python: duplicate key 'python': first set at line 6, column 1; keep only one",
+        "fatman.yaml:9:3: python.entrypint_path: unknown field 'entrypint_path'; "
+        "did you mean 'entrypoint_path'?",
+        "fatman.yaml:9:3: python.entrypoint_path: required field is missing "
+        "(Path of the .py file with the entrypoint class, relative to the job directory)",
+        "error: 6 problems in the manifest; see docs/manifest.md",
+    ]
+
+
+def test_validate_a_directory_without_manifest(job: Path) -> None:
+    (job / "empty").mkdir()
+    result = runner.invoke(app, ["validate", "empty"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("empty: no fatman.yaml (nor job.yaml) in this directory")
+
+
+def test_validate_warns_about_missing_secret_files_but_passes(write) -> None:
+    write(with_fields("secret_runtime_env_file: .env.runtime\n"))
+    write("TOKEN=\n", ".env.runtime.dist")
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0
+    assert result.stderr.strip() == (
+        "warning: fatman.yaml: secret_runtime_env_file: '.env.runtime' does not exist; "
+        "copy .env.runtime.dist to .env.runtime and fill in the values"
+    )
+
+
+def test_validate_fails_on_bad_secret_files_without_showing_values(write) -> None:
+    write(with_fields("secret_runtime_env_file: .env.runtime\n"))
+    write("RACETRACK_TOKEN=s3cr3t\n", ".env.runtime")
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        ".env.runtime:1:1: RACETRACK_TOKEN: 'RACETRACK_TOKEN' is reserved: racetrack sets or reads this "
+        "variable itself; choose another name",
+        "error: 1 problem in the secret env files; see docs/manifest.md",
+    ]
+    assert "s3cr3t" not in result.output
+
+
+def test_validate_escapes_rich_markup(write) -> None:
+    write(MINIMAL + "labels: {'[bold]x': [1]}\n")
+    result = runner.invoke(app, ["validate"])
+    assert "labels.[bold]x: [1] is a list, expected a string" in result.stderr
+
+
+def test_validate_in_a_real_process(example: Path) -> None:
+    racetrack = Path(sys.executable).with_name("racetrack")
+    ok = subprocess.run([racetrack, "validate", str(example)], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert yaml.safe_load(ok.stdout)["resources"] == {
+        "cpu_min": "500m", "cpu_max": 2, "memory_min": "256Mi", "memory_max": "1Gi"
+    }
+    assert "s3cr3t" not in ok.stdout + ok.stderr
+
+    example.write_text(example.read_text().replace("replicas: 3", "replicas: three"))
+    bad = subprocess.run([racetrack, "validate", "-e", "version=1.0"], capture_output=True, text=True,
+                         timeout=60, cwd=example.parent, env={**os.environ, "COLUMNS": "40"})
+    assert bad.returncode == 1
+    assert bad.stdout == ""
+    assert "Traceback" not in bad.stderr
+    assert bad.stderr.splitlines() == [
+        "-e version=1.0: version: 1.0 is read by YAML as a float, expected a string; quote it: '1.0'",
+        "fatman.yaml:48:11: replicas: 'three' is a string, expected an integer",
+        "error: 2 problems in the manifest; see docs/manifest.md",
+    ]
+
+
+def test_validate_job_yaml_prints_a_notice_in_a_real_process(write, job: Path) -> None:
+    write(MINIMAL, "job.yaml")
+    racetrack = Path(sys.executable).with_name("racetrack")
+    result = subprocess.run([racetrack, "validate"], capture_output=True, text=True, timeout=60, cwd=job)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        "notice: job.yaml: using it as the manifest; rename it to fatman.yaml, the usual name\n"
+    )
+    assert yaml.safe_load(result.stdout)["name"] == "adder"

@@ -1,0 +1,249 @@
+"""Bad manifests raise ManifestError listing every problem with file, line, column, field and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from manifest_helpers import MINIMAL, problems, with_fields
+
+from racetrack.manifest import Problem, load_manifest
+
+NOT_A_NAME = (
+    "is not a valid job name: use lowercase letters, digits and '-' (starting and ending with a letter "
+    "or digit), at most 63 characters"
+)
+NOT_SEMVER = (
+    "is not a SemVer version: use MAJOR.MINOR.PATCH such as '1.0.0' (optionally with -prerelease or +build)"
+)
+NOT_CPU = "is not a CPU quantity: use cores such as '1' or '0.5', or millicores such as '500m'"
+NOT_MEMORY = (
+    "is not a memory quantity: use bytes with an optional suffix such as '512Mi', '1Gi', '500M' or '129e6'"
+)
+SSH_REMOTE = (
+    "is an SSH remote: racetrack clones without your SSH keys, so use the repository's https:// URL "
+    "(e.g. https://github.com/org/repo) or a local path"
+)
+RESERVED = "is reserved: racetrack sets or reads this variable itself; choose another name"
+
+
+def test_problem_renders_file_line_column_field_and_message() -> None:
+    problem = Problem("fatman.yaml", "'moron' is not an email address", "owner_email", 2, 14)
+    assert str(problem) == "fatman.yaml:2:14: owner_email: 'moron' is not an email address"
+    assert str(Problem("fatman.yaml", "the manifest is empty")) == "fatman.yaml: the manifest is empty"
+
+
+def test_bad_email_points_at_the_value(write) -> None:
+    write(MINIMAL.replace("owner_email: nobody@example.com", "owner_email: moron"))
+    assert problems() == ["fatman.yaml:2:14: owner_email: 'moron' is not an email address"]
+
+
+@pytest.mark.parametrize("email", ["moron", "a@b", "two@@example.com", "sp ace@example.com"])
+def test_format_email_is_really_checked(write, email: str) -> None:
+    write(MINIMAL.replace("nobody@example.com", f"'{email}'"))
+    assert problems() == [f"fatman.yaml:2:14: owner_email: {email!r} is not an email address"]
+
+
+def test_every_problem_is_listed_in_file_order(write) -> None:
+    write("""\
+        name: Bad_Name
+        owner_email: moron
+        lang: java
+        version: '1.0'
+        git:
+          remote: https://github.com/racetrack/adder
+        python:
+          entrypoint_path: main.js
+        replicas: 0
+    """)
+    assert problems() == [
+        f"fatman.yaml:1:7: name: 'Bad_Name' {NOT_A_NAME}",
+        "fatman.yaml:2:14: owner_email: 'moron' is not an email address",
+        "fatman.yaml:3:7: lang: 'java' is not a supported job type: use python3, python3:latest or "
+        "python3:<version> (e.g. python3:3.11)",
+        f"fatman.yaml:4:10: version: '1.0' {NOT_SEMVER}",
+        "fatman.yaml:8:20: python.entrypoint_path: 'main.js' is not a .py file inside the job directory: "
+        "use a relative path ending in .py without '..', e.g. fatman_entrypoint.py",
+        "fatman.yaml:9:11: replicas: 0 is less than the minimum of 1",
+    ]
+
+
+@pytest.mark.parametrize("name", ["-adder", "adder-", "ad.der", "ad der", "Adder", "a" * 64])
+def test_name_must_be_a_dns_label(write, name: str) -> None:
+    write(MINIMAL.replace("name: adder", f"name: '{name}'"))
+    [problem] = problems()
+    assert problem.startswith(f"fatman.yaml:1:7: name: {name[:10]!r}"[:-1])
+    assert problem.endswith(NOT_A_NAME)
+
+
+def test_63_character_name_is_fine(write) -> None:
+    write(MINIMAL.replace("name: adder", f"name: {'a' * 63}"))
+    assert load_manifest(Path(".")).name == "a" * 63
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("name: no", "1:7: name: no is read by YAML as a boolean, expected a string; quote it: 'no'"),
+        ("name: 1234", "1:7: name: 1234 is read by YAML as an integer, expected a string; quote it: '1234'"),
+        ("name: 2024-01-01", "1:7: name: 2024-01-01 is read by YAML as a date, expected a string; quote it: "
+                             "'2024-01-01'"),
+        ("name:", "1:6: name: has no value, expected a string"),
+        ("name: [a, b]", "1:7: name: ['a', 'b'] is a list, expected a string"),
+    ],
+)
+def test_wrong_types_explain_yaml_surprises(write, line: str, message: str) -> None:
+    write(MINIMAL.replace("name: adder", line))
+    assert problems() == [f"fatman.yaml:{message}"]
+
+
+def test_version_1_0_is_a_float(write) -> None:
+    write(with_fields("version: 1.0\n"))
+    assert problems() == [
+        "fatman.yaml:8:10: version: 1.0 is read by YAML as a float, expected a string; quote it: '1.0'"
+    ]
+
+
+@pytest.mark.parametrize("version", ["1.0", "1", "v1.0.0", "01.2.3", "1.2.3-", "1.2.3.4"])
+def test_bad_semver(write, version: str) -> None:
+    write(with_fields(f"version: '{version}'\n"))
+    assert problems() == [f"fatman.yaml:8:10: version: {version!r} {NOT_SEMVER}"]
+
+
+def test_quoted_number_where_a_number_is_expected(write) -> None:
+    write(with_fields("replicas: '3'\n"))
+    assert problems() == [
+        "fatman.yaml:8:11: replicas: '3' is a string, expected an integer; remove the quotes"
+    ]
+
+
+def test_missing_required_fields_point_at_the_enclosing_mapping(write) -> None:
+    write("""\
+        # the job
+        name: adder
+        git:
+          branch: main
+        python: {}
+    """)
+    assert problems() == [
+        "fatman.yaml:2:1: lang: required field is missing (Job type)",
+        "fatman.yaml:2:1: owner_email: required field is missing "
+        "(Email address of the job's owner, to reach out about it)",
+        "fatman.yaml:4:3: git.remote: required field is missing (Repository to build from: an https:// "
+        "URL or a local repository (a file:// URL or a path, relative to the manifest))",
+        "fatman.yaml:5:9: python.entrypoint_path: required field is missing "
+        "(Path of the .py file with the entrypoint class, relative to the job directory)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("  entrypint_path: a.py\n",
+         "8:3: python.entrypint_path: unknown field 'entrypint_path'; did you mean 'entrypoint_path'?"),
+        ("owner_emial: x@example.com\n",
+         "8:1: owner_emial: unknown field 'owner_emial'; did you mean 'owner_email'?"),
+        ("branch: main\n", "8:1: branch: unknown field 'branch'; did you mean git.branch (under git:)?"),
+        ("resources: {gpu: 1}\n",
+         "8:13: resources.gpu: unknown field 'gpu'; "
+         "known fields here: cpu_min, cpu_max, memory_min, memory_max"),
+    ],
+)
+def test_unknown_fields_suggest_the_right_one(write, extra: str, message: str) -> None:
+    write(MINIMAL + extra)
+    assert problems() == [f"fatman.yaml:{message}"]
+
+
+@pytest.mark.parametrize("remote", ["git@github.com:racetrack/adder.git", "ssh://git@github.com/racetrack/adder"])
+def test_ssh_remotes_are_refused_with_the_reason(write, remote: str) -> None:
+    write(MINIMAL.replace("https://github.com/racetrack/adder", remote))
+    assert problems() == [f"fatman.yaml:5:11: git.remote: {remote!r} {SSH_REMOTE}"]
+
+
+@pytest.mark.parametrize("remote", ["http://github.com/racetrack/adder", "git://github.com/racetrack/adder"])
+def test_other_url_schemes_are_refused(write, remote: str) -> None:
+    write(MINIMAL.replace("https://github.com/racetrack/adder", remote))
+    assert problems() == [
+        f"fatman.yaml:5:11: git.remote: {remote!r} is not a supported git remote: "
+        "use an https:// URL, a file:// URL or a local path"
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["PUB_URL", "FATMAN_NAME", "FATMAN_VERSION", "JOB_NAME", "JOB_VERSION", "GIT_VERSION",
+             "DEPLOYMENT_TIMESTAMP", "RACETRACK_ANYTHING"],
+)
+def test_reserved_runtime_env_names(write, name: str) -> None:
+    write(with_fields(f"runtime_env:\n  OK: fine\n  {name}: x\n"))
+    assert problems() == [f"fatman.yaml:10:3: runtime_env.{name}: {name!r} {RESERVED}"]
+
+
+def test_reserved_names_are_fine_at_build_time(write) -> None:
+    write(with_fields("build_env: {PUB_URL: x}\n"))
+    assert load_manifest(Path(".")).build_env == {"PUB_URL": "x"}
+
+
+def test_env_names_and_values(write) -> None:
+    write(with_fields("build_env:\n  1BAD: x\n  PORT: 8080\n"))
+    assert problems() == [
+        "fatman.yaml:9:3: build_env.1BAD: '1BAD' is not an environment variable name: "
+        "use letters, digits and '_', not starting with a digit",
+        "fatman.yaml:10:9: build_env.PORT: 8080 is read by YAML as an integer, expected a string; "
+        "quote it: '8080'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("cpu_min", "lots", f"'lots' {NOT_CPU}"),
+        ("cpu_max", "0", f"0 {NOT_CPU}"),
+        ("memory_min", "1GB", f"'1GB' {NOT_MEMORY}"),
+        ("memory_max", "1.5",
+         "1.5 is read by YAML as a float, expected a string or an integer; quote it: '1.5'"),
+    ],
+)
+def test_bad_quantities(write, field: str, value: str, message: str) -> None:
+    write(with_fields(f"resources:\n  {field}: {value}\n"))
+    assert problems() == [f"fatman.yaml:9:{len(field) + 5}: resources.{field}: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"system_dependencies": ["libgomp1; rm -rf /"]},
+         "system_dependencies[0]: 'libgomp1; rm -rf /' is not a Debian package name"),
+        ({"public_endpoints": ["api/v1/perform"]},
+         "public_endpoints[0]: 'api/v1/perform' is not an endpoint path: start it with '/'"),
+        ({"public_endpoints": ["/a", "/a"]}, "public_endpoints: ['/a', '/a'] has non-unique elements"),
+        ({"labels": {"team": ["a"]}}, "labels.team: ['a'] is a list, expected a string"),
+        ({"secret_build_env_file": ""}, "secret_build_env_file: '' is not a file path"),
+        ({"python": {"entrypoint_path": "../outside.py"}},
+         "python.entrypoint_path: '../outside.py' is not a .py file inside the job directory"),
+        ({"python": {"entrypoint_class": "1x"}}, "python.entrypoint_class: '1x' is not a Python class name"),
+        ({"python": {"requirements_path": "/etc/passwd"}},
+         "python.requirements_path: '/etc/passwd' is not a file inside the job directory"),
+        ({"git": {"directory": "../x"}}, "git.directory: '../x' is not a directory inside the repository"),
+        ({"python": {"max_concurrency": 0}}, "python.max_concurrency: 0 is less than the minimum of 1"),
+        ({"python": {"max_queue": -1}}, "python.max_queue: -1 is less than the minimum of 0"),
+        ({"python": {"request_timeout": 0}},
+         "python.request_timeout: 0 is less than or equal to the minimum of 0"),
+        ({"python": {"workers": 1.5}}, "python.workers: 1.5 is a float, expected an integer"),
+        ({"python": {"max_body_bytes": 0}}, "python.max_body_bytes: 0 is less than the minimum of 1"),
+        ({"python": {"shutdown_grace": -1}}, "python.shutdown_grace: -1 is less than the minimum of 0"),
+        ({"python": {"endpoint_timeouts": {"perform": 5}}},
+         "python.endpoint_timeouts.perform: 'perform' is not an endpoint path: start it with '/'"),
+        ({"python": {"endpoint_timeouts": {"/perform": "fast"}}},
+         "python.endpoint_timeouts./perform: 'fast' is a string, expected a number"),
+        ({"extends": 5}, "extends: 5 is read by YAML as an integer, expected a string; quote it: '5'"),
+    ],
+)
+def test_each_field_rejects_bad_values(write, fields: dict, message: str) -> None:
+    data = yaml.safe_load(MINIMAL)
+    for key, value in fields.items():
+        data[key] = {**data[key], **value} if isinstance(data.get(key), dict) else value
+    write(yaml.safe_dump(data, sort_keys=False))
+    [problem] = problems()
+    assert problem.startswith("fatman.yaml:")
+    assert message in problem

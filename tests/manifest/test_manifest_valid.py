@@ -1,0 +1,182 @@
+"""Valid manifests load into the typed Manifest with defaults applied."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from manifest_helpers import MINIMAL, with_fields
+
+from racetrack.manifest import (
+    GitSource,
+    Manifest,
+    PythonSettings,
+    Resources,
+    find_manifest,
+    load_manifest,
+    manifest_digest,
+)
+
+
+def test_example_sets_every_field_as_written(example: Path) -> None:
+    manifest = load_manifest(example.parent)
+
+    assert manifest.path == example.resolve()
+    assert manifest.root == example.parent.resolve()
+    assert (manifest.name, manifest.owner_email) == ("supersmart", "nobody@example.com")
+    assert manifest.lang == "python3:3.11"
+    assert manifest.version == "1.2.0-rc.1+build.5"
+    assert manifest.git == GitSource(
+        remote="https://github.com/racetrack/supersmart-model", branch="master", directory="jobs/supersmart"
+    )
+    assert manifest.python == PythonSettings(
+        entrypoint_path="fatman_entrypoint.py",
+        entrypoint_class="FatmanEntrypoint",
+        requirements_path="supersmart/requirements.txt",
+        max_concurrency=4,
+        max_queue=16,
+        request_timeout=120,
+        endpoint_timeouts={"/explain": 600},
+        workers=2,
+        max_body_bytes=1048576,
+        shutdown_grace=12.5,
+    )
+    assert manifest.python.timeout_for("/explain") == 600
+    assert manifest.python.timeout_for("/perform") == 120
+    assert manifest.system_dependencies == ("libgomp1", "curl=7.88.1-10+deb12u5")
+    assert manifest.build_env == {"DEBIAN_FRONTEND": "noninteractive"}
+    assert manifest.runtime_env == {"DJANGO_DEBUG": "true", "TORCH_MODEL_ZOO": "zoo", "LOG_LEVEL": "debug"}
+    assert manifest.secret_build_env_file == ".env.build"
+    assert manifest.secret_runtime_env_file == ".env.runtime"
+    assert manifest.public_endpoints == ("/api/v1/perform", "/api/v1/webview")
+    assert manifest.labels == {"team": "data-science", "model": "gradient boosting"}
+    assert manifest.replicas == 3
+    assert manifest.resources == Resources(cpu_min="500m", cpu_max="2", memory_min="256Mi", memory_max="1Gi")
+
+
+def test_minimal_manifest_gets_the_schema_defaults(write) -> None:
+    write(MINIMAL)
+
+    manifest = load_manifest(Path("."))
+
+    assert manifest.version == "0.0.1"
+    assert manifest.replicas == 1
+    assert manifest.git == GitSource("https://github.com/racetrack/adder", None, ".")
+    assert manifest.python == PythonSettings("fatman_entrypoint.py")
+    assert (manifest.python.max_concurrency, manifest.python.max_queue, manifest.python.workers) == (8, 64, 0)
+    assert (manifest.python.request_timeout, manifest.python.shutdown_grace) == (300, 30)
+    assert manifest.python.max_body_bytes == 16777216
+    assert manifest.python.endpoint_timeouts == {}
+    assert manifest.resources == Resources()
+    assert (manifest.system_dependencies, manifest.public_endpoints) == ((), ())
+    assert (manifest.build_env, manifest.runtime_env, manifest.labels) == ({}, {}, {})
+    assert manifest.secret_build_env_file is None and manifest.secret_runtime_env_file is None
+    assert list(manifest.data) == [
+        "name", "owner_email", "lang", "version", "git", "python", "system_dependencies", "build_env",
+        "runtime_env", "public_endpoints", "labels", "replicas", "resources",
+    ]
+    assert manifest.data["git"] == {"remote": "https://github.com/racetrack/adder", "directory": "."}
+
+
+@pytest.mark.parametrize("lang", ["python3", "python3:latest", "python3:3.11", "python3:3.11.9"])
+def test_lang_forms(write, lang: str) -> None:
+    write(MINIMAL.replace("python3:latest", lang))
+    assert load_manifest(Path(".")).lang == lang
+
+
+@pytest.mark.parametrize("version", ["0.0.1", "1.2.3", "10.20.30", "1.0.0-alpha.1", "1.0.0+20130313144700"])
+def test_semver_versions(write, version: str) -> None:
+    write(with_fields(f"version: '{version}'\n"))
+    assert load_manifest(Path(".")).version == version
+
+
+@pytest.mark.parametrize(
+    "remote",
+    ["https://github.com/racetrack/adder", "https://example.com/git/x.git", "file:///srv/git/adder", ".",
+     "../adder-repo", "/srv/git/adder"],
+)
+def test_git_remote_accepts_https_and_local_repositories(write, remote: str) -> None:
+    write(MINIMAL.replace("https://github.com/racetrack/adder", remote))
+    assert load_manifest(Path(".")).git.remote == remote
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected"),
+    [
+        ("{cpu_min: 0.5, cpu_max: '1'}", Resources(cpu_min="0.5", cpu_max="1")),
+        ("{cpu_min: 100m, cpu_max: 1500m}", Resources(cpu_min="100m", cpu_max="1500m")),
+        ("{memory_min: 128974848, memory_max: 129e6}", Resources(memory_min="128974848", memory_max="129e6")),
+        ("{memory_min: 500M, memory_max: 2Gi}", Resources(memory_min="500M", memory_max="2Gi")),
+    ],
+)
+def test_resources_as_kubernetes_quantities(write, resources: str, expected: Resources) -> None:
+    write(with_fields(f"resources: {resources}\n"))
+    assert load_manifest(Path(".")).resources == expected
+
+
+def test_branch_may_be_null_and_runtime_env_may_set_log_knobs(write) -> None:
+    write(with_fields("runtime_env: {LOG_LEVEL: debug, LOG_STRUCTURED: 'true'}\n").replace(
+        "  remote:", "  branch:\n  remote:"
+    ))
+    manifest = load_manifest(Path("."))
+    assert manifest.git.branch is None
+    assert manifest.runtime_env == {"LOG_LEVEL": "debug", "LOG_STRUCTURED": "true"}
+
+
+def test_yaml_anchors_and_merge_keys_work(write) -> None:
+    write(with_fields("""\
+        build_env: &common {HTTP_PROXY: 'http://proxy:3128'}
+        runtime_env:
+          <<: *common
+          MODE: fast
+        labels:
+          <<: [{team: a, model: m}, {team: b}]
+          team: c
+    """))
+    manifest = load_manifest(Path("."))
+    assert manifest.runtime_env == {"HTTP_PROXY": "http://proxy:3128", "MODE": "fast"}
+    assert manifest.labels == {"team": "c", "model": "m"}
+
+
+def test_find_manifest(job: Path, write) -> None:
+    write(MINIMAL, "other.yaml")
+    assert find_manifest(job / "other.yaml") == job / "other.yaml"
+    write(MINIMAL)
+    assert find_manifest(job) == job / "fatman.yaml"
+
+
+def test_job_yaml_is_accepted_with_a_notice(job: Path, write, caplog: pytest.LogCaptureFixture) -> None:
+    write(MINIMAL, "job.yaml")
+    with caplog.at_level(logging.WARNING):
+        manifest = load_manifest(job)
+    assert manifest.path.name == "job.yaml"
+    assert "job.yaml: using it as the manifest; rename it to fatman.yaml" in caplog.text
+
+
+def test_fatman_yaml_wins_over_job_yaml(job: Path, write, caplog: pytest.LogCaptureFixture) -> None:
+    write(MINIMAL, "job.yaml")
+    write(MINIMAL.replace("adder", "other"))
+    assert load_manifest(job).name == "other"
+    assert caplog.text == ""
+
+
+def test_digest_follows_the_effective_manifest(write) -> None:
+    write(MINIMAL)
+    first = manifest_digest(load_manifest(Path(".")))
+    assert len(first) == 64 and int(first, 16) >= 0
+    write("# a comment changes nothing\n" + MINIMAL.replace("name: adder", "name:   adder"))
+    assert manifest_digest(load_manifest(Path("."))) == first
+    assert manifest_digest(load_manifest(Path("."), ["replicas=2"])) != first
+
+
+def test_manifest_fields_match_the_schema() -> None:
+    from dataclasses import fields
+
+    from racetrack.manifest.schema import manifest_schema
+
+    properties = manifest_schema()["properties"]
+    assert {f.name for f in fields(Manifest)} - {"path", "data"} == set(properties) - {"extends"}
+    assert {f.name for f in fields(PythonSettings)} == set(properties["python"]["properties"])
+    assert {f.name for f in fields(GitSource)} == set(properties["git"]["properties"])
+    assert {f.name for f in fields(Resources)} == set(properties["resources"]["properties"])
