@@ -1,0 +1,166 @@
+"""Prometheus metrics of calls, plus the gauges returned by the entrypoint's `metrics()`."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class EndpointMetrics:
+    """Metric children of one endpoint, resolved once so a call does no label lookups."""
+
+    calls: Counter
+    client_errors: Counter
+    server_errors: Counter
+    duration: Histogram
+
+
+class CallMetrics:
+    """Counters, histogram and gauges about calls to perform and auxiliary endpoints."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.started = Counter(
+            "fatman_calls_started", "Calls started (may not be finished yet)", registry=registry
+        )
+        self.finished = Counter(
+            "fatman_calls_finished", "Calls finished, successfully or not", registry=registry
+        )
+        self._calls = Counter(
+            "fatman_endpoint_calls", "Calls started per endpoint", ["endpoint"], registry=registry
+        )
+        self._errors = Counter(
+            "fatman_endpoint_errors",
+            "Failed calls per endpoint: client (4xx) or server (5xx)",
+            ["endpoint", "kind"],
+            registry=registry,
+        )
+        self._duration = Histogram(
+            "fatman_call_duration_seconds",
+            "Duration of calls in seconds",
+            ["endpoint"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.in_progress = Gauge("fatman_calls_in_progress", "Calls being served now", registry=registry)
+        self.last_call = Gauge(
+            "fatman_last_call_timestamp_seconds", "Unix time of the last finished call", registry=registry
+        )
+
+    def for_endpoint(self, endpoint: str) -> EndpointMetrics:
+        return EndpointMetrics(
+            calls=self._calls.labels(endpoint),
+            client_errors=self._errors.labels(endpoint, "client"),
+            server_errors=self._errors.labels(endpoint, "server"),
+            duration=self._duration.labels(endpoint),
+        )
+
+    def call_started(self, endpoint: EndpointMetrics) -> float:
+        self.started.inc()
+        endpoint.calls.inc()
+        self.in_progress.inc()
+        return time.perf_counter()
+
+    def call_finished(self, endpoint: EndpointMetrics, started_at: float, status: int) -> None:
+        endpoint.duration.observe(time.perf_counter() - started_at)
+        if status >= 500:
+            endpoint.server_errors.inc()
+        elif status >= 400:
+            endpoint.client_errors.inc()
+        self.in_progress.dec()
+        self.finished.inc()
+        self.last_call.set(time.time())
+
+
+def new_registry() -> CollectorRegistry:
+    """A registry with the process, platform and GC collectors (one per app, so tests can run many)."""
+    disable_created_metrics()  # `_created` series only add noise to every scrape
+    registry = CollectorRegistry()
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+    return registry
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)
+
+
+class EntrypointMetricsCollector(Collector):
+    """Gauges from the entrypoint's `metrics()`; junk entries are logged and skipped, never fatal."""
+
+    def __init__(self, metrics_function: Callable[[], Any], reserved_names: set[str]) -> None:
+        self._metrics_function = metrics_function
+        self._reserved = reserved_names
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            entries = list(self._metrics_function())
+        except Exception:
+            logger.exception("metrics() of the entrypoint failed; its metrics are skipped in this scrape")
+            return
+        families: dict[str, GaugeMetricFamily] = {}
+        for entry in entries:
+            problem = self._problem(entry)
+            if problem:
+                logger.warning("skipping metric %r returned by metrics(): %s", entry, problem)
+                continue
+            name = entry["name"]
+            family = families.get(name)
+            if family is None:
+                description = str(entry.get("description") or f"{name} (from the job's metrics())")
+                family = families[name] = GaugeMetricFamily(name, description)
+            labels = {str(key): str(value) for key, value in (entry.get("labels") or {}).items()}
+            family.add_sample(name, labels, float(entry["value"]))
+        yield from families.values()
+
+    def _problem(self, entry: object) -> str | None:
+        if not isinstance(entry, dict):
+            return "expected a dict with 'name' and 'value'"
+        name = entry.get("name")
+        if not isinstance(name, str) or not _METRIC_NAME.match(name):
+            return "'name' must match [a-zA-Z_:][a-zA-Z0-9_:]*"
+        if name in self._reserved:
+            return f"{name!r} clashes with a built-in metric"
+        value = entry.get("value")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return "'value' must be a number"
+        labels = entry.get("labels") or {}
+        if not isinstance(labels, dict) or not all(
+            isinstance(k, str) and _LABEL_NAME.match(k) for k in labels
+        ):
+            return "'labels' must be a dict with label names matching [a-zA-Z_][a-zA-Z0-9_]*"
+        return None
+
+
+def metric_names(registry: CollectorRegistry) -> set[str]:
+    """Sample names already in the registry, which custom metrics must not reuse."""
+    return {sample.name for family in registry.collect() for sample in family.samples} | {
+        family.name for family in registry.collect()
+    }

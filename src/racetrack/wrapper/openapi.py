@@ -1,0 +1,208 @@
+"""The OpenAPI document, built once from the endpoint contracts, and the offline Swagger UI / ReDoc pages."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from racetrack.wrapper.contract import Endpoint, response_adapter
+from racetrack.wrapper.static import StaticEndpoint
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+DOCS_ASSETS = files("fastapi_offline") / "static"
+ASSET_TYPES = {
+    ".js": b"text/javascript; charset=utf-8",
+    ".css": b"text/css; charset=utf-8",
+    ".png": b"image/png",
+}
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str
+    type: str
+    details: list[dict[str, Any]] | None = None
+    request_id: str | None = None
+
+
+ERROR_RESPONSES = {
+    "400": "The job rejected the input (ValueError raised by the job)",
+    "404": "No such route",
+    "413": "Request body too large",
+    "422": "The body is not a JSON object matching the parameters",
+    "500": "The job failed (any other exception) or its result cannot be encoded as JSON",
+    "503": "The job is still loading, failed to load or is shutting down",
+}
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    name: str
+    version: str
+    description: str = ""
+
+
+def build_openapi(
+    job: JobInfo, endpoints: list[Endpoint], statics: list[StaticEndpoint], has_webview: bool
+) -> dict[str, Any]:
+    """An OpenAPI 3.1 document of every route (without `servers`: the prefix is added per request)."""
+    adapters: list[tuple[Any, Any, TypeAdapter[Any]]] = [("error", "serialization", TypeAdapter(ErrorBody))]
+    for endpoint in endpoints:
+        adapters.append((("request", endpoint.path), "validation", TypeAdapter(endpoint.request_model)))
+        response = response_adapter(endpoint.return_annotation)
+        if response is not None:
+            adapters.append((("response", endpoint.path), "serialization", response))
+    schemas, definitions = TypeAdapter.json_schemas(adapters, ref_template=REF_TEMPLATE)
+    paths: dict[str, Any] = {}
+    for endpoint in endpoints:
+        paths[f"/api/v1{endpoint.path}"] = {
+            "post": _call_operation(
+                endpoint,
+                schemas[(("request", endpoint.path), "validation")],
+                schemas.get((("response", endpoint.path), "serialization")),
+            )
+        }
+    paths["/api/v1/parameters"] = {"get": _get_operation("Parameters of perform", "API", _PARAMETERS_SCHEMA)}
+    for static in statics:
+        suffix = "/{path}" if static.is_dir else ""
+        operation = _get_operation(
+            f"Static {'directory' if static.is_dir else 'file'} {static.path}", "Static"
+        )
+        if static.is_dir:
+            operation["parameters"] = [_PATH_PARAMETER]
+        paths[f"/api/v1{static.path}{suffix}"] = {"get": operation}
+    if has_webview:
+        operation = _get_operation("Custom webview UI of the job", "Webview")
+        operation["parameters"] = [_PATH_PARAMETER]
+        paths["/api/v1/webview/{path}"] = {"get": operation}
+    for route, summary in _HEALTH_ROUTES.items():
+        paths[route] = {"get": _get_operation(summary, "Health")}
+    components = dict(definitions.get("$defs", {}))  # ErrorBody and every request model land here
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": job.name, "version": job.version, "description": job.description},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "responses": {
+                code: {"description": text, "content": _json(_ref("ErrorBody"))}
+                for code, text in ERROR_RESPONSES.items()
+            },
+        },
+    }
+
+
+def with_server(document: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The document with its `servers` pointing at the prefix the caller used."""
+    return {**document, "servers": [{"url": prefix or "/"}]}
+
+
+def _call_operation(
+    endpoint: Endpoint, request: dict[str, Any], response: dict[str, Any] | None
+) -> dict[str, Any]:
+    description = endpoint.docs.description or f"Call {endpoint.name}"
+    media: dict[str, Any] = {"schema": request}
+    if endpoint.example is not None:
+        media["example"] = endpoint.example
+    return {
+        "tags": ["API"],
+        "summary": description.splitlines()[0],
+        "description": description,
+        "operationId": endpoint.path.strip("/").replace("/", "_").replace("-", "_") or "perform",
+        "requestBody": {"required": True, "content": {"application/json": media}},
+        "responses": {
+            "200": {
+                "description": endpoint.docs.returns or f"Result of {endpoint.name}",
+                "content": _json(response or {}),
+            },
+            **{code: {"$ref": f"#/components/responses/{code}"} for code in ("400", "422", "500", "503")},
+        },
+    }
+
+
+def _get_operation(summary: str, tag: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "tags": [tag],
+        "summary": summary,
+        "responses": {
+            "200": {"description": "OK", **({"content": _json(schema)} if schema else {})},
+            "404": {"$ref": "#/components/responses/404"},
+        },
+    }
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF_TEMPLATE.format(model=name)}
+
+
+_PATH_PARAMETER = {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
+_PARAMETERS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "type": {"type": "string"}, "default_value": {}},
+        "required": ["name", "type"],
+    },
+}
+_HEALTH_ROUTES = {
+    "/health": "Job identity and status",
+    "/live": "Liveness: 200 unless loading the job failed",
+    "/ready": "Readiness: 200 once the job is loaded",
+    "/metrics": "Prometheus metrics",
+}
+
+
+def swagger_ui_html(prefix: str, title: str) -> bytes:
+    """Swagger UI loading its assets and the OpenAPI document from this job (no CDN)."""
+    return _page(
+        title,
+        prefix,
+        f'<link rel="stylesheet" href="{prefix}/docs/assets/swagger-ui.css">',
+        f"""<div id="swagger-ui"></div>
+<script src="{prefix}/docs/assets/swagger-ui-bundle.js"></script>
+<script>
+window.ui = SwaggerUIBundle({{
+  url: "{prefix}/openapi.json", dom_id: "#swagger-ui", layout: "BaseLayout", deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis], showExtensions: true, showCommonExtensions: true
+}});
+</script>""",
+    )
+
+
+def redoc_html(prefix: str, title: str) -> bytes:
+    """ReDoc reading the OpenAPI document, its script served by this job (no CDN)."""
+    return _page(
+        title,
+        prefix,
+        "",
+        f'<redoc spec-url="{prefix}/openapi.json"></redoc>\n'
+        f'<script src="{prefix}/docs/assets/redoc.standalone.js"></script>',
+    )
+
+
+def _page(title: str, prefix: str, head: str, body: str) -> bytes:
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<link rel="icon" type="image/png" href="{prefix}/docs/assets/favicon.png">{head}</head>
+<body>{body}</body></html>
+""".encode()
+
+
+def docs_asset(name: str) -> tuple[bytes, bytes] | None:
+    """(content, content type) of a bundled Swagger UI / ReDoc asset, or None if there is no such asset."""
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    if "/" in name or suffix not in ASSET_TYPES:
+        return None
+    asset = DOCS_ASSETS / name
+    if not asset.is_file():
+        return None
+    return asset.read_bytes(), ASSET_TYPES[suffix]

@@ -1,0 +1,96 @@
+"""Raw ASGI responses and the one error shape every route answers with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.types import Send
+
+from racetrack.wrapper.encoding import encode_json
+from racetrack.wrapper.tracing import REQUEST_ID_HEADER
+
+JSON = b"application/json"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+@dataclass
+class HTTPError(Exception):
+    """An error answered as `{"error", "type", "details", "request_id"}` with `status`."""
+
+    status: int
+    kind: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+    headers: Headers = ()
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def error_body(
+    kind: str, message: str, details: list[dict[str, Any]] | None, request_id: str | None
+) -> bytes:
+    return encode_json({"error": message, "type": kind, "details": details, "request_id": request_id})
+
+
+async def send_response(
+    send: Send,
+    status: int,
+    body: bytes,
+    request_id: str,
+    content_type: bytes = JSON,
+    headers: Headers = (),
+    include_body: bool = True,
+) -> None:
+    """Send a complete response with content type, length and the request id header."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (_REQUEST_ID_KEY, request_id.encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body if include_body else b""})
+
+
+async def send_error(send: Send, error: HTTPError, request_id: str) -> None:
+    body = error_body(error.kind, error.message, error.details, request_id)
+    await send_response(send, error.status, body, request_id, headers=error.headers)
+
+
+def validation_error(exc: ValidationError, endpoint: str) -> HTTPError:
+    """422 listing each failing field with its location in the body and pydantic's message."""
+    details = [
+        {"loc": ["body", *error["loc"]], "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    summary = "; ".join(_describe(detail) for detail in details[:5])
+    return HTTPError(422, "validation_error", f"invalid input for {endpoint}: {summary}", details)
+
+
+def _describe(detail: dict[str, Any]) -> str:
+    field = ".".join(str(part) for part in detail["loc"][1:])
+    return f"{field}: {detail['msg']}" if field else str(detail["msg"])
+
+
+def not_found(path: str) -> HTTPError:
+    return HTTPError(404, "not_found", f"no route {path}; see /docs for this job's endpoints")
+
+
+def method_not_allowed(method: str, path: str, allowed: str) -> HTTPError:
+    return HTTPError(
+        405,
+        "method_not_allowed",
+        f"{method} is not allowed on {path}; use {allowed}",
+        None,
+        ((b"allow", allowed.encode()),),
+    )

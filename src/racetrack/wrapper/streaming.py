@@ -1,0 +1,150 @@
+"""Streamed results (NDJSON, or Server-Sent Events on `Accept: text/event-stream`) and client disconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
+
+from racetrack.wrapper.dispatch import CallError
+from racetrack.wrapper.encoding import encode_json
+from racetrack.wrapper.tracing import request_id_var
+
+logger = logging.getLogger(__name__)
+
+NDJSON = b"application/x-ndjson"
+SSE = b"text/event-stream"
+T = TypeVar("T")
+ErrorRecord = Callable[[BaseException], dict[str, Any]]
+_NOTHING = object()
+
+
+def wants_sse(headers: list[tuple[bytes, bytes]]) -> bool:
+    """The request's Accept header asks for Server-Sent Events."""
+    return any(key == b"accept" and SSE in value for key, value in headers)
+
+
+def error_record(exc: BaseException) -> dict[str, Any]:
+    """The standard error shape for an exception that ended a stream."""
+    if isinstance(exc, CallError):
+        kind, message = exc.kind, exc.message
+    elif isinstance(exc, ValueError):
+        kind, message = "bad_request", str(exc)
+    else:
+        kind, message = "internal_error", f"{type(exc).__name__}: {exc}"
+    return {"error": message, "type": kind, "details": None, "request_id": request_id_var.get()}
+
+
+class StreamResponse:
+    """ASGI response sending each item as a frame; stops pulling items as soon as the client is gone.
+
+    An exception from `items` ends the stream with a final error record (`error_record(exc)`); `items` is
+    always closed (`aclose()`), so the generator behind it stops and frees its slot.
+    """
+
+    def __init__(
+        self,
+        items: AsyncIterator[Any],
+        *,
+        sse: bool = False,
+        first: Any = _NOTHING,
+        encode: Callable[[Any], bytes] = encode_json,
+        on_error: ErrorRecord = error_record,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.items = items
+        self.sse = sse
+        self.first = first
+        self.encode = encode
+        self.on_error = on_error
+        self.headers = headers or []
+
+    def frame(self, item: Any) -> bytes:
+        data = self.encode(item)
+        return b"data: " + data + b"\n\n" if self.sse else data + b"\n"
+
+    def error_frame(self, exc: BaseException) -> bytes:
+        data = encode_json(self.on_error(exc))
+        return b"event: error\ndata: " + data + b"\n\n" if self.sse else data + b"\n"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pump = asyncio.ensure_future(self._pump(send))
+        try:
+            await until_disconnect(receive, pump)
+        except ClientDisconnect:
+            logger.info("client disconnected; stream of %s stopped", scope.get("path"))
+
+    async def _pump(self, send: Send) -> None:
+        headers = [(b"content-type", SSE if self.sse else NDJSON), (b"cache-control", b"no-cache")]
+        if self.sse:
+            headers.append((b"x-accel-buffering", b"no"))
+        await send({"type": "http.response.start", "status": 200, "headers": [*headers, *self.headers]})
+        try:
+            if self.first is not _NOTHING:
+                await send({"type": "http.response.body", "body": self.frame(self.first), "more_body": True})
+            while True:
+                try:
+                    item = await anext(self.items)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    if not isinstance(exc, CallError | ValueError):
+                        logger.exception("stream of %s failed", request_id_var.get())
+                    await send(
+                        {"type": "http.response.body", "body": self.error_frame(exc), "more_body": True}
+                    )
+                    break
+                await send({"type": "http.response.body", "body": self.frame(item), "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await close_items(self.items)
+
+
+async def stream_response(
+    items: AsyncIterator[Any], headers: list[tuple[bytes, bytes]], **options: Any
+) -> StreamResponse:
+    """A `StreamResponse` for `items`, after pulling the first item so an immediate failure can still be
+    answered with a plain error status (the exception propagates; `items` is closed)."""
+    try:
+        first = await anext(items)
+    except StopAsyncIteration:
+        first = _NOTHING
+    except BaseException:
+        await close_items(items)
+        raise
+    return StreamResponse(items, sse=wants_sse(headers), first=first, **options)
+
+
+async def close_items(items: AsyncIterator[Any]) -> None:
+    """Close an async iterator that can be closed (a `CallStream`, an async generator)."""
+    aclose = getattr(items, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def until_disconnect(receive: Receive, work: Awaitable[T]) -> T:
+    """Await `work` (after the request body was read), cancelling it if the client disconnects first;
+    then ClientDisconnect is raised."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        raise ClientDisconnect()
+    return task.result()
