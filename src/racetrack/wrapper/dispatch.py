@@ -1,0 +1,398 @@
+"""Admission and execution of entrypoint method calls: bounded concurrency and queue, deadlines, streams.
+
+`Dispatcher.call(name, kwargs, timeout)` admits a call (429 at once when `max_concurrency` calls execute and
+`max_queue` wait), then runs it: `async def` on the event loop, `def` in a thread pool, or everything in
+worker processes (`workers.WorkerPool`). Generators come back as a `CallStream` of items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import math
+import time
+import types
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import Future as ThreadFuture
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from racetrack.wrapper.workers import WorkerPool
+
+Resolve = Callable[[str], Callable[..., Any]]
+
+_END = object()
+_WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+_SETTINGS_HINT = "(python.max_concurrency / python.max_queue in fatman.yaml)"
+_TIMEOUT_HINT = "(python.request_timeout / python.endpoint_timeouts in fatman.yaml)"
+
+
+class CallError(Exception):
+    """A call that could not be served; the HTTP layer answers `status` with the standard error body."""
+
+    def __init__(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.headers = headers or {}
+
+
+class Overloaded(CallError):
+    """Every execution slot and queue place is taken (429, with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(429, "overloaded", message, {"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class CallTimeout(CallError):
+    """The call passed its deadline (504)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(504, "timeout", message)
+
+
+class WorkerDied(CallError):
+    """The worker process serving the call exited (500)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(500, "worker_died", message)
+
+
+class ShuttingDown(CallError):
+    """The server is draining after SIGTERM and takes no new calls (503)."""
+
+    def __init__(
+        self, message: str = "the job is shutting down and takes no new calls; retry on another replica"
+    ) -> None:
+        super().__init__(503, "shutting_down", message)
+
+
+class NotReady(CallError):
+    """The worker processes have not loaded the entrypoint, or could not (503)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(503, "not_ready", message)
+
+
+class _Slot:
+    """One admitted call's execution slot; released once, possibly only after abandoned work finishes."""
+
+    __slots__ = ("_dispatcher", "_started", "_released", "abandoned", "name", "timeout")
+
+    def __init__(self, dispatcher: Dispatcher, name: str, timeout: float | None) -> None:
+        self._dispatcher = dispatcher
+        self._started = time.monotonic()
+        self._released = False
+        self.abandoned = False
+        self.name = name
+        self.timeout = timeout
+
+    def release(self) -> None:
+        """Free the slot, unless `release_after` handed that job to still-running work."""
+        if self.abandoned or self._released:
+            return
+        self._released = True
+        self._dispatcher._release(time.monotonic() - self._started)
+
+    def release_after(self, work: ThreadFuture[Any] | asyncio.Future[Any]) -> None:
+        """The caller is gone but `work` still runs: keep the slot taken until it ends (honest counts)."""
+        if self.abandoned:
+            return
+        self.abandoned = True
+        loop = self._dispatcher._loop
+
+        def finished(_: object) -> None:
+            self.abandoned = False
+            self.release()
+
+        work.add_done_callback(lambda _: loop.call_soon_threadsafe(finished, None))
+
+    def count_timeout(self) -> None:
+        self._dispatcher._timeouts.inc()
+
+    def timeout_message(self, still_running: bool) -> str:
+        text = f"the call to {self.name} did not finish within {self.timeout:g} s {_TIMEOUT_HINT}"
+        if still_running:
+            text += (
+                "; it runs in the server process where it cannot be stopped, so it keeps running in the"
+                " background (set python.workers >= 1 to have timed-out calls stopped)"
+            )
+        return text
+
+
+class CallStream:
+    """Items of a streaming call, pulled on demand; `aclose()` stops the generator and frees the slot."""
+
+    def __init__(self, source: AsyncGenerator[Any, None], slot: _Slot) -> None:
+        self._source = source
+        self._slot = slot
+        self._closed = False
+
+    def __aiter__(self) -> CallStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            return await anext(self._source)
+        except BaseException as exc:
+            if isinstance(exc, CallTimeout):
+                self._slot.count_timeout()
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._source.aclose()
+        finally:
+            self._slot.release()
+
+
+class _Kind:
+    SYNC, ASYNC, SYNC_GEN, ASYNC_GEN = range(4)
+
+
+def _kind_of(func: Callable[..., Any]) -> int:
+    if inspect.isasyncgenfunction(func):
+        return _Kind.ASYNC_GEN
+    if inspect.iscoroutinefunction(func):
+        return _Kind.ASYNC
+    if inspect.isgeneratorfunction(func):
+        return _Kind.SYNC_GEN
+    return _Kind.SYNC
+
+
+class Dispatcher:
+    """Runs entrypoint method calls with bounded concurrency, a bounded queue and deadlines.
+
+    `resolve(name)` gives the callable for a method name (used in-process, cached per name); with
+    `workers`, calls go to the worker processes instead and concurrency is capped at their number.
+    """
+
+    def __init__(
+        self,
+        resolve: Resolve | None = None,
+        *,
+        max_concurrency: int = 8,
+        max_queue: int = 64,
+        workers: WorkerPool | None = None,
+        registry: CollectorRegistry | None = None,
+        metric_prefix: str = "fatman",
+    ) -> None:
+        if resolve is None and workers is None:
+            raise ValueError("Dispatcher needs resolve (in-process calls) or workers (worker processes)")
+        self.max_concurrency = min(max_concurrency, workers.size) if workers else max_concurrency
+        self.max_queue = max_queue
+        self._resolve = resolve
+        self._resolved: dict[str, tuple[Callable[..., Any], int]] = {}
+        self._workers = workers
+        self._threads = None if workers else ThreadPoolExecutor(max_concurrency, thread_name_prefix="call")
+        self._executing = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._average_seconds = 0.0
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._register_metrics(registry, metric_prefix)
+
+    def _register_metrics(self, registry: CollectorRegistry | None, prefix: str) -> None:
+        kw: dict[str, Any] = {"registry": registry}
+        executing = Gauge(
+            f"{prefix}_calls_executing", "Calls executing now (max: python.max_concurrency)", **kw
+        )
+        executing.set_function(lambda: self._executing)
+        waiting = Gauge(
+            f"{prefix}_calls_waiting", "Calls waiting for a free slot (max: python.max_queue)", **kw
+        )
+        waiting.set_function(lambda: len(self._waiters))
+        self._wait_seconds = Histogram(
+            f"{prefix}_call_wait_seconds",
+            "Time calls spent waiting for a free slot",
+            buckets=_WAIT_BUCKETS,
+            **kw,
+        )
+        self._rejected = Counter(f"{prefix}_calls_rejected", "Calls refused with 429 (queue full)", **kw)
+        self._timeouts = Counter(f"{prefix}_call_timeouts", "Calls answered 504 at their deadline", **kw)
+        self._abandoned = Counter(
+            f"{prefix}_abandoned_calls",
+            "In-process sync calls whose caller timed out or left while their thread kept running",
+            **kw,
+        )
+
+    @property
+    def executing(self) -> int:
+        return self._executing
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def close(self) -> None:
+        """Refuse new calls with `ShuttingDown`; admitted calls carry on."""
+        self._closed = True
+
+    def shutdown_threads(self) -> None:
+        """Stop the thread pool once no call needs it (threads still running are not waited for)."""
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+
+    async def call(self, name: str, kwargs: dict[str, Any], timeout: float | None) -> Any:
+        """Run method `name` with `kwargs`; a generator method gives a `CallStream` (close it when done)."""
+        if self._closed:
+            raise ShuttingDown()
+        loop = self._loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        slot = await self._admit(name, timeout, deadline)
+        try:
+            if self._workers is not None:
+                result = await self._workers.call(name, kwargs, deadline, slot)
+            else:
+                result = await self._run_here(name, kwargs, deadline, slot)
+        except BaseException as exc:
+            slot.release()
+            if isinstance(exc, TimeoutError | CallTimeout):
+                self._timeouts.inc()
+            if isinstance(exc, TimeoutError):
+                raise CallTimeout(slot.timeout_message(still_running=False)) from None
+            raise
+        if isinstance(result, AsyncGenerator):
+            return CallStream(result, slot)
+        slot.release()
+        return result
+
+    async def _admit(self, name: str, timeout: float | None, deadline: float | None) -> _Slot:
+        if self._executing < self.max_concurrency and not self._waiters:
+            self._executing += 1
+            self._wait_seconds.observe(0.0)
+            return _Slot(self, name, timeout)
+        if len(self._waiters) >= self.max_queue:
+            self._rejected.inc()
+            retry_after = self._retry_after()
+            raise Overloaded(
+                f"the job is at capacity: {self._executing} calls executing and {len(self._waiters)} waiting"
+                f" {_SETTINGS_HINT}; retry after {retry_after} s",
+                retry_after,
+            )
+        assert self._loop is not None
+        turn: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(turn)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout_at(deadline):
+                await turn
+        except BaseException as exc:
+            if turn.done() and not turn.cancelled():
+                self._release(None)  # the slot was handed over just as we gave up: pass it on
+            else:
+                with suppress(ValueError):
+                    self._waiters.remove(turn)
+            if isinstance(exc, TimeoutError):
+                self._timeouts.inc()
+                raise CallTimeout(
+                    f"the call to {name} waited {timeout:g} s for a free slot and never started"
+                    f" {_TIMEOUT_HINT}; the job is overloaded {_SETTINGS_HINT}"
+                ) from None
+            raise
+        finally:
+            self._wait_seconds.observe(time.monotonic() - started)
+        return _Slot(self, name, timeout)
+
+    def _release(self, duration: float | None) -> None:
+        if duration is not None:
+            avg = self._average_seconds
+            self._average_seconds = duration if avg == 0.0 else 0.9 * avg + 0.1 * duration
+        while self._waiters:
+            turn = self._waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)  # hand this slot straight to the longest waiter
+                return
+        self._executing -= 1
+
+    def _retry_after(self) -> int:
+        """Seconds until a queue place is likely free: average call time x calls ahead / slots."""
+        ahead = len(self._waiters) + 1
+        return max(1, min(3600, math.ceil(self._average_seconds * ahead / self.max_concurrency)))
+
+    def _resolve_cached(self, name: str) -> tuple[Callable[..., Any], int]:
+        found = self._resolved.get(name)
+        if found is None:
+            assert self._resolve is not None
+            func = self._resolve(name)
+            found = self._resolved[name] = (func, _kind_of(func))
+        return found
+
+    async def _run_here(self, name: str, kwargs: dict[str, Any], deadline: float | None, slot: _Slot) -> Any:
+        func, kind = self._resolve_cached(name)
+        if kind == _Kind.ASYNC:
+            async with asyncio.timeout_at(deadline):
+                result = await func(**kwargs)
+        elif kind == _Kind.SYNC:
+            context = contextvars.copy_context()
+            result = await self._in_thread(slot, deadline, context.run, func, **kwargs)
+        else:
+            result = func(**kwargs)  # creating a generator runs none of its code
+        if isinstance(result, types.GeneratorType):
+            return self._pull_sync(result, deadline, slot)
+        if isinstance(result, types.AsyncGeneratorType):
+            return _pull_async(result, deadline, slot)
+        return result
+
+    async def _in_thread(
+        self, slot: _Slot, deadline: float | None, func: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        assert self._threads is not None
+        work = self._threads.submit(func, *args, **kwargs)
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await asyncio.wrap_future(work)
+        except BaseException as exc:
+            still_running = not work.done()
+            if still_running:
+                self._abandoned.inc()
+                slot.release_after(work)
+            if isinstance(exc, TimeoutError):
+                raise CallTimeout(slot.timeout_message(still_running)) from None
+            raise
+
+    async def _pull_sync(
+        self, generator: types.GeneratorType[Any, None, None], deadline: float | None, slot: _Slot
+    ) -> AsyncGenerator[Any, None]:
+        context = contextvars.copy_context()
+        try:
+            while True:
+                item = await self._in_thread(slot, deadline, context.run, next, generator, _END)
+                if item is _END:
+                    return
+                yield item
+        finally:
+            if not slot.abandoned:  # a thread still inside the generator would make close() fail
+                await asyncio.wrap_future(self._threads.submit(context.run, generator.close))  # type: ignore[union-attr]
+
+
+async def _pull_async(
+    generator: AsyncGenerator[Any, None], deadline: float | None, slot: _Slot
+) -> AsyncGenerator[Any, None]:
+    try:
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    item = await anext(generator)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise CallTimeout(slot.timeout_message(still_running=False)) from None
+            yield item
+    finally:
+        await generator.aclose()
+

@@ -1,0 +1,156 @@
+"""Graceful shutdown: on SIGTERM stop taking calls, let calls in flight finish within a grace period, exit 0.
+
+First SIGTERM (or SIGINT): `/ready` answers 503 and new calls get 503 `shutting_down` while the server keeps
+listening (a load balancer may still send traffic until it sees /ready fail); once no request is in flight
+uvicorn closes. A second signal, or the end of `shutdown_grace`, stops at once. Either way the process
+exits 0: the platform asked it to stop and it did; calls cut off by the grace period are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from racetrack.wrapper.bodylimit import send_closing_error
+
+logger = logging.getLogger(__name__)
+
+_PROBES = ("/live", "/health", "/metrics")
+
+
+@dataclass
+class Drain:
+    """Shutdown state shared by the middleware and the server: draining flag and requests in flight."""
+
+    draining: bool = False
+    in_flight: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def begin(self) -> None:
+        self.draining = True
+        if self.in_flight == 0:
+            self.idle.set()
+
+
+class DrainMiddleware:
+    """Counts requests in flight; while draining answers /ready and every new call with 503."""
+
+    def __init__(self, app: ASGIApp, drain: Drain) -> None:
+        self.app = app
+        self.drain = drain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].endswith(_PROBES):
+            await self.app(scope, receive, send)
+            return
+        drain = self.drain
+        if drain.draining:
+            await _refuse(send, scope["path"])
+            return
+        drain.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            drain.in_flight -= 1
+            if drain.draining and drain.in_flight == 0:
+                drain.idle.set()
+
+
+async def _refuse(send: Send, path: str) -> None:
+    if path.endswith("/ready"):
+        message = "the job is shutting down (SIGTERM received); send no more traffic here"
+    else:
+        message = "the job is shutting down and takes no new calls; retry on another replica"
+    await send_closing_error(send, 503, "shutting_down", message)
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn.Server whose first SIGTERM/SIGINT drains (see module docstring) instead of closing at once."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain, shutdown_grace: float) -> None:
+        super().__init__(config)
+        self.drain = drain
+        self.shutdown_grace = shutdown_grace
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: Any = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Unlike uvicorn's, records no signal to re-raise after serving: we exit 0 ourselves.
+        if self.drain.draining or self._loop is None:
+            if not self.force_exit:
+                logger.warning("second %s: stopping now", signal.Signals(sig).name)
+            self.should_exit = self.force_exit = True
+            return
+        self._loop.call_soon_threadsafe(self._begin_drain, sig)
+
+    def _begin_drain(self, sig: int) -> None:
+        if self.drain.draining:
+            return
+        logger.info(
+            "%s received: refusing new calls, waiting up to %g s for %d in flight",
+            signal.Signals(sig).name,
+            self.shutdown_grace,
+            self.drain.in_flight,
+        )
+        self.drain.begin()
+        self._drainer = asyncio.ensure_future(self._wait_drained())
+
+    async def _wait_drained(self) -> None:
+        try:
+            await asyncio.wait_for(self.drain.idle.wait(), self.shutdown_grace)
+        except TimeoutError:
+            logger.warning(
+                "shutdown_grace of %g s is over with %d request(s) still in flight: stopping them",
+                self.shutdown_grace,
+                self.drain.in_flight,
+            )
+            self.force_exit = True
+        self.should_exit = True
+
+
+def serve(
+    app: ASGIApp,
+    *,
+    host: str = "0.0.0.0",
+    port: int = 7000,
+    shutdown_grace: float = 30.0,
+    drain: Drain | None = None,
+    **uvicorn_options: Any,
+) -> int:
+    """Run `app` with uvicorn until SIGTERM/SIGINT, draining gracefully; returns the exit code (0).
+
+    Without `drain`, the app is wrapped in a `DrainMiddleware`; pass a `Drain` if the app stack already
+    has one (e.g. under an access log middleware, so refused calls are logged too).
+    """
+    if drain is None:
+        drain = Drain()
+        app = DrainMiddleware(app, drain)
+    options: dict[str, Any] = {
+        "lifespan": "on",
+        "access_log": False,
+        "log_config": None,
+        "server_header": False,
+        "timeout_graceful_shutdown": 5,
+        **uvicorn_options,
+    }
+    server = GracefulServer(uvicorn.Config(app, host=host, port=port, **options), drain, shutdown_grace)
+    server.run()
+    if server.force_exit:
+        # Threads still running abandoned calls would block interpreter exit: run the atexit hooks
+        # (log flushing, killing worker processes) and leave now.
+        atexit._run_exitfuncs()
+        os._exit(0)
+    return 0

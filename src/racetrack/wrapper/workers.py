@@ -1,0 +1,548 @@
+"""Worker processes: each builds its own entrypoint instance and serves one call at a time over a pipe.
+
+A call past its deadline gets its worker SIGKILLed (the work really stops) and a replacement started;
+a worker that dies on its own is replaced too, and only the call it was serving fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import inspect
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+import traceback
+import types
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from racetrack.wrapper.dispatch import CallTimeout, NotReady, WorkerDied
+from racetrack.wrapper.tracing import request_id_var
+
+if TYPE_CHECKING:
+    from racetrack.wrapper.dispatch import _Slot
+
+logger = logging.getLogger(__name__)
+
+Message = tuple[Any, ...]
+_PERFORM_NAMES = ("perform", "/perform")
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker process needs to build its own entrypoint instance (sent to it pickled)."""
+
+    entrypoint_path: str
+    entrypoint_class: str | None
+    root: str
+    env: dict[str, str] = field(default_factory=dict)
+    log_level: str | None = None
+    log_structured: bool | None = None
+
+
+class RemoteError(Exception):
+    """An exception raised by user code in a worker process; `type_name` is the original class name."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+
+class RemoteValueError(RemoteError, ValueError):
+    """A ValueError (the caller's fault) raised in a worker process."""
+
+
+class _RemoteTraceback(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def resolve_method(instance: object, name: str) -> Callable[..., Any]:
+    """`perform` or `/perform` -> `instance.perform`; another `/path` -> `auxiliary_endpoints()[path]`."""
+    if name in _PERFORM_NAMES:
+        return instance.perform  # type: ignore[attr-defined]
+    if name.startswith("/"):
+        endpoints = instance.auxiliary_endpoints()  # type: ignore[attr-defined]
+        return endpoints.get(name) or endpoints[name.lstrip("/")]
+    return getattr(instance, name)
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """'killed by signal SIGKILL' or 'exit code 3'."""
+    if exitcode is not None and exitcode < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+# ---------------------------------------------------------------- inside the worker process
+
+
+def _worker_main(spec: WorkerSpec, calls: Connection, metrics: Connection) -> None:
+    """Entry point of a worker process: load the entrypoint, then serve calls until the pipe closes."""
+    os.setpgrp()  # own process group: a timeout kill also takes any subprocesses the job started
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and SIGTERM are the server's to handle
+    os.chdir(spec.root)
+    os.environ.update(spec.env)
+    from racetrack.wrapper.loader import LoadError, load_entrypoint
+    from racetrack.wrapper.logs import configure_logging
+
+    configure_logging(spec.log_level, spec.log_structured)
+    try:
+        root = Path(spec.root)
+        instance = load_entrypoint(root / spec.entrypoint_path, spec.entrypoint_class, root)
+    except BaseException as exc:
+        _send(
+            calls, ("load_error", str(exc) if isinstance(exc, LoadError) else f"{type(exc).__name__}: {exc}")
+        )
+        return
+    _send(calls, ("ready", os.getpid()))
+    threading.Thread(target=_serve_metrics, args=(instance, metrics), name="metrics", daemon=True).start()
+    _CallServer(instance, calls).run()
+
+
+def _send(conn: Connection, message: Message) -> None:
+    try:
+        payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        value = message[1] if len(message) > 1 else None
+        payload = pickle.dumps(
+            _error_message(
+                TypeError(
+                    f"the result ({type(value).__module__}.{type(value).__qualname__}) cannot be sent"
+                    f" back from the worker process because it cannot be pickled: {exc};"
+                    " return plain data instead"
+                )
+            )
+        )
+    conn.send_bytes(payload)
+
+
+def _error_message(exc: BaseException) -> Message:
+    text = "".join(traceback.format_exception(exc))
+    return ("error", type(exc).__name__, str(exc), isinstance(exc, ValueError), text)
+
+
+class _CallServer:
+    """Serves call / next / close requests from the server process, one call at a time."""
+
+    def __init__(self, instance: object, conn: Connection) -> None:
+        self.instance = instance
+        self.conn = conn
+        self.loop = asyncio.new_event_loop()
+
+    def run(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                return
+            if message[0] != "call":
+                return
+            _, name, kwargs, request_id = message
+            token = request_id_var.set(request_id)
+            try:
+                self._serve(name, kwargs)
+            finally:
+                request_id_var.reset(token)
+
+    def _serve(self, name: str, kwargs: dict[str, Any]) -> None:
+        try:
+            result = resolve_method(self.instance, name)(**kwargs)
+            if inspect.isawaitable(result):
+                result = self.loop.run_until_complete(result)
+        except BaseException as exc:
+            _send(self.conn, _error_message(exc))
+            return
+        if isinstance(result, types.GeneratorType):
+            self._stream(result.__next__, result.close)
+        elif isinstance(result, types.AsyncGeneratorType):
+            agen = result
+            self._stream(
+                lambda: self.loop.run_until_complete(anext(agen)),
+                lambda: self.loop.run_until_complete(agen.aclose()),
+            )
+        else:
+            _send(self.conn, ("result", result))
+
+    def _stream(self, next_item: Callable[[], Any], close: Callable[[], None]) -> None:
+        _send(self.conn, ("stream",))
+        while True:
+            try:
+                request = self.conn.recv()
+            except (EOFError, OSError):
+                close()
+                return
+            if request[0] == "close":
+                close()
+                _send(self.conn, ("closed",))
+                return
+            try:
+                item = next_item()
+            except (StopIteration, StopAsyncIteration):
+                _send(self.conn, ("end",))
+                return
+            except BaseException as exc:
+                _send(self.conn, _error_message(exc))
+                return
+            _send(self.conn, ("item", item))
+
+
+def _serve_metrics(instance: object, conn: Connection) -> None:
+    """Answers metrics requests in a thread, so a scrape does not wait for a running call."""
+    read = getattr(instance, "metrics", None)
+    while True:
+        try:
+            sequence = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: Message = ("metrics", sequence, read() if read else [])
+        except Exception as exc:
+            reply = ("error", sequence, f"{type(exc).__name__}: {exc}")
+        _send(conn, reply)
+
+
+# ---------------------------------------------------------------- in the server process
+
+
+class _Worker:
+    """The server's handle on one worker process: its pipes, inbox of replies and conversation state."""
+
+    def __init__(self, index: int, spec: WorkerSpec, pool: WorkerPool) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.calls, child_calls = context.Pipe()
+        self.metrics, child_metrics = context.Pipe()
+        self.process = context.Process(
+            target=_worker_main, args=(spec, child_calls, child_metrics), name=f"racetrack-worker-{index}"
+        )
+        self.index = index
+        self.pool = pool
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.alive = True
+        self.loaded = False
+        self.killed_for: str | None = None
+        self.awaiting_reply = False
+        self.streaming = False
+        self.metrics_lock = threading.Lock()
+        self.metrics_sequence = 0
+        self.process.start()
+        child_calls.close()
+        child_metrics.close()
+        loop = asyncio.get_running_loop()
+        threading.Thread(target=self._read, args=(loop,), name=f"worker-{index}-reader", daemon=True).start()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def request(self, message: Message) -> None:
+        """Send a request; a worker that already died raises WorkerDied."""
+        try:
+            self.calls.send(message)
+        except OSError:
+            raise WorkerDied(f"worker process {self.index} died before it could take the call") from None
+        self.awaiting_reply = True
+
+    async def reply(self) -> Message:
+        message = await self.inbox.get()
+        self.awaiting_reply = False
+        self.streaming = message[0] in ("stream", "item")
+        return message
+
+    def kill(self, reason: str) -> None:
+        self.killed_for = reason
+        if self.pid is None:
+            return
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def _read(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Reader thread: forward each reply to the inbox; report the process's exit to the pool."""
+        while True:
+            try:
+                if self.calls not in wait([self.calls, self.process.sentinel]):
+                    break
+                message = self.calls.recv()
+            except (EOFError, OSError, ValueError):  # the process exited, or stop() closed the pipe
+                break
+            except Exception as exc:  # a reply the server process cannot unpickle
+                message = _error_message(TypeError(f"the worker's reply could not be unpickled: {exc}"))
+            if not _post(loop, self.inbox.put_nowait, message):
+                return
+        self.process.join()
+        _post(loop, self.pool._on_exit, self, self.process.exitcode)
+
+
+def _post(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> bool:
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+        return True
+    except RuntimeError:  # the loop is closed: the server is gone
+        return False
+
+
+class WorkerPool:
+    """`size` worker processes serving calls; `ready` once every one has loaded the entrypoint."""
+
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        size: int,
+        *,
+        registry: CollectorRegistry | None = None,
+        metric_prefix: str = "fatman",
+    ) -> None:
+        if size < 1:
+            raise ValueError("a WorkerPool needs at least one worker process (python.workers >= 1)")
+        self.spec = spec
+        self.size = size
+        self.load_error: str | None = None
+        self._workers: dict[int, _Worker] = {}
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all_loaded = False
+        self._stopping = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        restarts = Counter(
+            f"{metric_prefix}_worker_restarts",
+            "Worker processes replaced, by reason: crash (died on its own) or timeout (killed at a deadline)",
+            ["reason"],
+            registry=registry,
+        )
+        self._restarts = {reason: restarts.labels(reason) for reason in ("crash", "timeout")}
+        live = Gauge(
+            f"{metric_prefix}_workers_ready", "Worker processes loaded and serving", registry=registry
+        )
+        live.set_function(lambda: sum(w.loaded and w.alive for w in self._workers.values()))
+
+    @property
+    def ready(self) -> bool:
+        """Every worker has loaded the entrypoint (once) and none failed to."""
+        return self._all_loaded and self.load_error is None
+
+    def pids(self) -> list[int]:
+        return [w.pid for w in self._workers.values() if w.alive and w.pid is not None]
+
+    async def start(self) -> None:
+        """Start the worker processes; returns at once, `ready` turns true when all have loaded."""
+        self._idle = asyncio.Queue()
+        for index in range(self.size):
+            self._spawn(index)
+        atexit.register(self.kill_all)
+
+    def _spawn(self, index: int) -> None:
+        worker = self._workers[index] = _Worker(index, self.spec, self)
+        self._background(self._await_load(worker))
+
+    def _background(self, coroutine: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _await_load(self, worker: _Worker) -> None:
+        message = await worker.inbox.get()
+        if message[0] == "ready":
+            worker.loaded = True
+            assert self._idle is not None
+            self._idle.put_nowait(worker)
+            if not self._all_loaded and all(w.loaded for w in self._workers.values()):
+                self._all_loaded = True
+                logger.info("all %d worker processes loaded the entrypoint", self.size)
+            return
+        if message[0] == "load_error":
+            self.load_error = f"worker process {worker.index} could not load the entrypoint: {message[1]}"
+        else:
+            self.load_error = (
+                f"worker process {worker.index} {describe_exit(message[1])} while loading the entrypoint"
+            )
+        logger.error("%s", self.load_error)
+
+    def _on_exit(self, worker: _Worker, exitcode: int | None) -> None:
+        worker.alive = False
+        worker.inbox.put_nowait(("died", exitcode))
+        if self._stopping or not worker.loaded:
+            return
+        reason = worker.killed_for or "crash"
+        self._restarts[reason].inc()
+        if reason == "crash":
+            logger.error(
+                "worker process %d (pid %s) died, %s; starting a replacement",
+                worker.index,
+                worker.pid,
+                describe_exit(exitcode),
+            )
+        else:
+            logger.warning(
+                "worker process %d (pid %s) stopped (%s); starting a replacement",
+                worker.index,
+                worker.pid,
+                reason,
+            )
+        self._spawn(worker.index)
+
+    async def call(self, name: str, kwargs: dict[str, Any], deadline: float | None, slot: _Slot) -> Any:
+        """Run `name(**kwargs)` in an idle worker; a generator result comes back as an async generator."""
+        if self.load_error is not None:
+            raise NotReady(self.load_error)
+        worker = await self._take_idle(deadline)
+        worker.request(("call", name, kwargs, request_id_var.get()))
+        try:
+            message = await self._reply(worker, deadline, slot)
+        except asyncio.CancelledError:  # the caller left: the worker finishes (until the deadline) unobserved
+            slot.release_after(self._background(self._settle(worker, deadline)))
+            raise
+        if message[0] == "stream":
+            return self._stream(worker, deadline, slot)
+        self._idle_again(worker)
+        return message[1]
+
+    async def _take_idle(self, deadline: float | None) -> _Worker:
+        assert self._idle is not None, "WorkerPool.start() was not awaited"
+        async with asyncio.timeout_at(deadline):
+            while True:
+                worker = await self._idle.get()
+                if worker.alive:
+                    return worker
+
+    async def _reply(self, worker: _Worker, deadline: float | None, slot: _Slot) -> Message:
+        """The worker's next reply; kill it at the deadline; errors and deaths raised."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await worker.reply()
+        except TimeoutError:
+            worker.kill("timeout")
+            raise CallTimeout(
+                slot.timeout_message(still_running=False)
+                + f"; worker process {worker.index} was killed to stop it and is being replaced"
+            ) from None
+        if message[0] == "died":
+            raise WorkerDied(
+                f"the worker process serving this call died ({describe_exit(message[1])}); it is being"
+                " replaced. Out of memory or a crash in native code are the usual causes"
+            )
+        if message[0] == "error":
+            self._idle_again(worker)
+            _, type_name, text, is_value_error, remote_traceback = message
+            error = (RemoteValueError if is_value_error else RemoteError)(type_name, text)
+            error.__cause__ = _RemoteTraceback(remote_traceback)
+            raise error
+        return message
+
+    async def _stream(
+        self, worker: _Worker, deadline: float | None, slot: _Slot
+    ) -> AsyncGenerator[Any, None]:
+        try:
+            while True:
+                worker.request(("next",))
+                message = await self._reply(worker, deadline, slot)
+                if message[0] == "end":
+                    self._idle_again(worker)
+                    return
+                yield message[1]
+        finally:
+            if worker.alive and worker.killed_for is None and (worker.awaiting_reply or worker.streaming):
+                # the consumer stopped early: close the generator in the worker, in the background
+                slot.release_after(self._background(self._settle(worker, deadline)))
+
+    async def _settle(self, worker: _Worker, deadline: float | None) -> None:
+        """Bring back a worker whose caller left: take its pending reply, close its stream; kill at the
+        deadline."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                while worker.alive:
+                    if worker.awaiting_reply:
+                        await worker.reply()
+                    elif worker.streaming:
+                        worker.request(("close",))
+                    else:
+                        self._idle_again(worker)
+                        return
+        except TimeoutError:
+            worker.kill("timeout")
+        except WorkerDied:
+            pass
+
+    def _idle_again(self, worker: _Worker) -> None:
+        if worker.alive and self._idle is not None:
+            self._idle.put_nowait(worker)
+
+    def collect_metrics(self, timeout: float = 2.0) -> list[dict[str, Any]]:
+        """The entrypoint's `metrics()` from every loaded worker, each labelled `worker="<index>"`."""
+        collected: list[dict[str, Any]] = []
+        for worker in list(self._workers.values()):
+            if not (worker.alive and worker.loaded):
+                continue
+            for entry in self._worker_metrics(worker, timeout):
+                if isinstance(entry, dict):
+                    labels = entry.get("labels") or {}
+                    labels = {**labels, "worker": str(worker.index)} if isinstance(labels, dict) else labels
+                    collected.append({**entry, "labels": labels})
+                else:
+                    collected.append(entry)
+        return collected
+
+    def _worker_metrics(self, worker: _Worker, timeout: float) -> list[Any]:
+        with worker.metrics_lock:
+            worker.metrics_sequence += 1
+            sequence = worker.metrics_sequence
+            try:
+                worker.metrics.send(sequence)
+                while worker.metrics.poll(timeout):
+                    reply = worker.metrics.recv()
+                    if reply[1] != sequence:
+                        continue  # a late answer to an earlier scrape
+                    if reply[0] == "error":
+                        logger.error("metrics() of worker process %d failed: %s", worker.index, reply[2])
+                        return []
+                    return reply[2] if isinstance(reply[2], list) else [reply[2]]
+            except (EOFError, OSError):
+                return []
+        logger.warning(
+            "metrics() of worker process %d did not answer within %g s; skipped", worker.index, timeout
+        )
+        return []
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Ask every worker to exit once its current call is done; kill what still runs after `timeout` s."""
+        self._stopping = True
+        for worker in self._workers.values():
+            with contextlib.suppress(OSError):
+                worker.calls.send(("stop",))
+        await asyncio.to_thread(self._wait_exited, timeout)
+        self.kill_all()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _wait_exited(self, timeout: float) -> None:
+        # Waits on the sentinels: each reader thread is the one process that reaps (joins) its worker.
+        deadline = time.monotonic() + timeout
+        pending = [w.process.sentinel for w in self._workers.values()]
+        while pending and (left := deadline - time.monotonic()) > 0:
+            for ready in wait(pending, left):
+                pending.remove(ready)  # type: ignore[arg-type]
+
+    def kill_all(self) -> None:
+        """SIGKILL every worker process still running (also registered with atexit)."""
+        self._stopping = True
+        for worker in self._workers.values():
+            if worker.alive:
+                worker.kill("stop")

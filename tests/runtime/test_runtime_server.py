@@ -1,0 +1,221 @@
+"""The runtime components behind a real uvicorn server process (tests/runtime/serve_job.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from runtime_helpers import cpu_seconds
+
+
+def post(url: str, payload: dict, **options) -> httpx.Response:
+    return httpx.post(url, json=payload, timeout=options.pop("timeout", 30), **options)
+
+
+def test_calls_beyond_concurrency_and_queue_get_429_with_retry_after(server):
+    job = server("--max-concurrency", "2", "--max-queue", "3")
+    calls = 2 + 3 + 1
+    with ThreadPoolExecutor(calls) as pool:
+        responses = list(
+            pool.map(lambda _: post(job.url + "/api/v1/perform", {"seconds": 1.5}), range(calls))
+        )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 5 + [429]
+    refused = next(r for r in responses if r.status_code == 429)
+    assert int(refused.headers["retry-after"]) >= 1
+    body = refused.json()
+    assert body["type"] == "overloaded" and "max_queue" in body["error"]
+    assert body["request_id"] == refused.headers["x-request-tracing-id"]
+    metrics = httpx.get(job.url + "/metrics").text
+    assert "fatman_calls_rejected_total 1.0" in metrics
+
+
+def _worker_pids(url: str) -> list[int]:
+    return httpx.get(url + "/ready").json()["pids"]
+
+
+def test_timed_out_worker_is_killed_so_its_cpu_time_stops_and_the_job_keeps_serving(server):
+    job = server("--workers", "2", "--timeout", "2")
+    before = set(_worker_pids(job.url))
+    with ThreadPoolExecutor(1) as pool:
+        spinning = pool.submit(post, job.url + "/api/v1/spin", {"seconds": 60})
+        time.sleep(1.2)
+        burning = [pid for pid in before if (cpu_seconds(pid) or 0) > 0.5]
+        response = spinning.result()
+    assert response.status_code == 504
+    assert response.json()["type"] == "timeout" and "killed" in response.json()["error"]
+    # the worker that ran it was killed: its CPU time stops growing (it is gone within moments)
+    assert len(burning) == 1
+    deadline = time.monotonic() + 5
+    while cpu_seconds(burning[0]) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cpu_seconds(burning[0]) is None
+    deadline = time.monotonic() + 20
+    while len(_worker_pids(job.url)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    after = set(_worker_pids(job.url))
+    assert len(after) == 2 and len(before - after) == 1
+    for pid in after:
+        first = cpu_seconds(pid)
+        time.sleep(0.5)
+        assert cpu_seconds(pid) - first < 0.2  # idle: nothing left spinning
+    # ... while the job keeps serving
+    assert post(job.url + "/api/v1/perform", {}).status_code == 200
+
+
+def test_worker_that_dies_fails_only_its_call_and_is_replaced(server):
+    job = server("--workers", "2")
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(post, job.url + "/api/v1/perform", {"seconds": 1.0})
+        time.sleep(0.2)
+        crashed = post(job.url + "/api/v1/crash", {"code": 7})
+        assert slow.result().status_code == 200
+    assert crashed.status_code == 500
+    assert crashed.json()["type"] == "worker_died" and "exit code 7" in crashed.json()["error"]
+    # a worker killed from outside (as the OOM killer would) is replaced too
+    victim = _worker_pids(job.url)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while (victim in _worker_pids(job.url) or len(_worker_pids(job.url)) < 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert victim not in _worker_pids(job.url) and len(_worker_pids(job.url)) == 2
+    pids = {post(job.url + "/api/v1/perform", {}).json() for _ in range(4)}
+    assert victim not in pids
+    assert 'fatman_worker_restarts_total{reason="crash"} 2.0' in httpx.get(job.url + "/metrics").text
+
+
+def test_sigterm_lets_the_call_in_flight_finish_refuses_new_ones_and_exits_0(server):
+    job = server("--shutdown-grace", "10")
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(post, job.url + "/api/v1/perform", {"seconds": 2})
+        time.sleep(0.5)
+        job.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        ready = httpx.get(job.url + "/ready")
+        refused = post(job.url + "/api/v1/perform", {})
+        assert slow.result().status_code == 200
+    assert ready.status_code == 503
+    assert refused.status_code == 503 and refused.json()["type"] == "shutting_down"
+    assert job.process.wait(10) == 0
+
+
+def test_grace_period_end_stops_at_once_with_exit_0(server):
+    job = server("--shutdown-grace", "0.5")
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(post, job.url + "/api/v1/perform", {"seconds": 20})
+        time.sleep(0.3)
+        job.process.send_signal(signal.SIGTERM)
+        assert job.process.wait(10) == 0
+        with contextlib.suppress(httpx.TransportError):
+            assert slow.result().status_code != 200
+    assert "still in flight" in job.log()
+
+
+def _stream_lines(url: str, payload: dict, headers: dict | None = None) -> tuple[httpx.Response, list[str]]:
+    with httpx.stream("POST", url, json=payload, headers=headers, timeout=30) as response:
+        return response, [line for line in response.iter_lines() if line]
+
+
+def test_generator_streams_ndjson_and_sse_in_process_and_in_workers(server):
+    for options in ((), ("--workers", "1")):
+        job = server(*options)
+        response, lines = _stream_lines(job.url + "/api/v1/count", {"n": 3})
+        assert response.headers["content-type"] == "application/x-ndjson"
+        assert [json.loads(line) for line in lines] == [{"i": 0}, {"i": 1}, {"i": 2}]
+        response, lines = _stream_lines(job.url + "/api/v1/acount", {"n": 2}, {"accept": "text/event-stream"})
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert lines == ["data: 0", "data: 1"]
+        # an exception mid-stream ends it with an error record in the standard shape
+        response, lines = _stream_lines(job.url + "/api/v1/count", {"n": 5, "fail_at": 2})
+        error = json.loads(lines[-1])
+        assert [json.loads(line) for line in lines[:2]] == [{"i": 0}, {"i": 1}]
+        assert error["type"] == "bad_request" and "cannot count past 2" in error["error"]
+        assert error["request_id"] == response.headers["x-request-tracing-id"]
+        _, lines = _stream_lines(
+            job.url + "/api/v1/count", {"n": 5, "fail_at": 1}, {"accept": "text/event-stream"}
+        )
+        assert (
+            lines[-2] == "event: error"
+            and json.loads(lines[-1].removeprefix("data: "))["type"] == "bad_request"
+        )
+
+
+def test_stream_stops_pulling_when_the_client_leaves(server, tmp_path: Path):
+    for options in ((), ("--workers", "1")):
+        job = server(*options)
+        marker = tmp_path / f"closed-{len(options)}"
+        payload = {"n": 1000, "pause": 0.05, "marker": str(marker)}
+        with httpx.stream("POST", job.url + "/api/v1/count", json=payload, timeout=30) as response:
+            next(response.iter_lines())
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.read_text() == "closed"  # the generator's finally ran: it was closed early
+
+
+def _disconnect_after_sending(url: str, payload: dict) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    body = json.dumps(payload).encode()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /api/v1/nap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        time.sleep(0.5)
+
+
+def test_async_call_is_cancelled_when_the_client_disconnects(server, tmp_path: Path):
+    job = server()
+    marker = tmp_path / "cancelled"
+    _disconnect_after_sending(job.url, {"seconds": 30, "marker": str(marker)})
+    deadline = time.monotonic() + 10
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.read_text() == "cancelled"
+    assert "fatman_calls_executing 0.0" in httpx.get(job.url + "/metrics").text
+
+
+def test_request_ids_in_responses_error_bodies_and_structured_logs(server):
+    for options in ((), ("--workers", "1")):
+        job = server(*options, env={"LOG_STRUCTURED": "true", "LOG_LEVEL": "INFO"})
+        ok = post(job.url + "/api/v1/perform", {}, headers={"X-Request-Tracing-Id": "trace-ok-1"})
+        assert ok.headers["x-request-tracing-id"] == "trace-ok-1"
+        generated = post(job.url + "/api/v1/perform", {})
+        assert len(generated.headers["x-request-tracing-id"]) >= 16
+        failed = post(job.url + "/api/v1/count", {"n": "x"}, headers={"X-Request-Tracing-Id": "trace-bad-2"})
+        assert failed.status_code >= 400
+        assert failed.headers["x-request-tracing-id"] == "trace-bad-2"
+        assert failed.json()["request_id"] == "trace-bad-2"
+        job.stop()
+        records = [json.loads(line) for line in job.log().splitlines() if line.startswith("{")]
+        assert all({"ts", "level", "logger", "message", "request_id"} <= set(r) for r in records)
+        user_line = [r for r in records if r["logger"] == "runtime_job" and r["request_id"] == "trace-ok-1"]
+        assert user_line, "the job's own log line carries the caller's request id"
+        access = [r for r in records if r["logger"] == "racetrack.access" and r["request_id"] == "trace-ok-1"]
+        assert access and access[0]["status"] == 200 and access[0]["path"] == "/api/v1/perform"
+        assert not [r for r in records if r.get("path") == "/ready" and r["status"] == 200], "passing probes"
+
+
+def test_bodies_over_the_limit_get_413_before_being_read(server):
+    job = server("--max-body-bytes", "1000")
+    big = {"seconds": 0, "padding": "x" * 2000}
+    declared = post(job.url + "/api/v1/perform", big)
+    assert declared.status_code == 413 and declared.json()["type"] == "payload_too_large"
+
+    def chunks():
+        yield b'{"seconds": 0, "padding": "'
+        for _ in range(100):
+            yield b"x" * 100
+        yield b'"}'
+
+    chunked = httpx.post(job.url + "/api/v1/perform", content=chunks(), timeout=30)
+    assert chunked.status_code == 413
+    assert post(job.url + "/api/v1/perform", {"seconds": 0}).status_code == 200
