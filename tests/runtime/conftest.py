@@ -1,4 +1,4 @@
-"""Fixtures for runtime tests: real server processes built from the runtime components."""
+"""Fixtures for runtime tests: real wrapper server processes serving tests/runtime/jobs/runtime_job.py."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from runtime_helpers import Server, start_server
@@ -16,8 +17,8 @@ def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """`server(*options, env=...)` starts a server for the runtime test job; all are stopped afterwards."""
     started: list[Server] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> Server:
-        started.append(start_server(tmp_path, *args, env=env))
+    def start(*args: str, env: dict[str, str] | None = None, **options: Any) -> Server:
+        started.append(start_server(tmp_path, *args, env=env, **options))
         return started[-1]
 
     yield start

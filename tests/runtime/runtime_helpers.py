@@ -1,4 +1,4 @@
-"""Start a real server process for runtime tests, and read process CPU time from /proc."""
+"""Start the real wrapper server process for runtime tests, and read process CPU time from /proc."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import httpx
 
 HERE = Path(__file__).parent
 JOB = HERE / "jobs" / "runtime_job.py"
-SERVER_SCRIPT = HERE / "serve_job.py"
 
 
 def free_port() -> int:
@@ -43,35 +42,41 @@ class Server:
         return self.process.wait()
 
 
-def start_server(tmp_path: Path, *args: str, env: dict[str, str] | None = None, job: Path = JOB) -> Server:
-    """Run serve_job.py for `job` with runtime options `args`; returns once /ready answers 200."""
+def start_server(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, job: Path = JOB, wait_path: str = "/ready"
+) -> Server:
+    """`python -m racetrack.wrapper run` for `job` with runtime flags `args` (e.g. `--workers 2`); returns
+    once `wait_path` answers 200."""
     port = free_port()
     log_path = tmp_path / f"server-{port}.log"
+    command = [sys.executable, "-m", "racetrack.wrapper", "run", "--entrypoint-path", job.name]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, str(SERVER_SCRIPT), str(job), str(port), *args],
+            [*command, "--root", str(job.parent), "--host", "127.0.0.1", "--port", str(port), *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,  # its own process group: teardown kills workers too
         )
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    wait_ready(server)
+    wait_for(server, wait_path)
     return server
 
 
-def wait_ready(server: Server, timeout: float = 30.0) -> None:
+def wait_for(server: Server, path: str, status: int = 200, timeout: float = 30.0) -> httpx.Response:
+    """Poll `path` until it answers `status`; fail with the server's output if it exits or never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise AssertionError(f"server exited with {server.process.returncode}:\n{server.log()}")
         try:
-            if httpx.get(server.url + "/ready", timeout=1).status_code == 200:
-                return
+            response = httpx.get(server.url + path, timeout=1)
+            if response.status_code == status:
+                return response
         except httpx.TransportError:
             pass
         time.sleep(0.05)
-    raise AssertionError(f"server not ready within {timeout} s:\n{server.log()}")
+    raise AssertionError(f"{path} never answered {status} within {timeout} s:\n{server.log()}")
 
 
 def cpu_seconds(pid: int) -> float | None:

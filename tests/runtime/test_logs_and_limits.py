@@ -1,18 +1,21 @@
-"""Log formatting, access lines, the body limit and drain middlewares with fake ASGI I/O."""
+"""Log formatting, access lines, the body limit and draining, with fake ASGI I/O or the in-process app."""
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
-from racetrack.wrapper.bodylimit import BodyLimitMiddleware
-from racetrack.wrapper.logs import AccessLogMiddleware, JsonFormatter, RequestIdFilter
-from racetrack.wrapper.shutdown import Drain, DrainMiddleware
+from racetrack.manifest import PythonSettings
+from racetrack.wrapper.app import JobApp
+from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
+from racetrack.wrapper.logs import JsonFormatter, RequestIdFilter
+from racetrack.wrapper.responses import HTTPError
+from racetrack.wrapper.settings import JobSettings
 from racetrack.wrapper.tracing import request_id_var
-
-pytestmark = pytest.mark.anyio
 
 
 def test_json_lines_carry_request_id_and_extra_fields():
@@ -59,16 +62,33 @@ async def echo_app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
-async def test_access_log_skips_passing_probes_and_echoes_the_request_id(caplog):
-    app = AccessLogMiddleware(echo_app)
+JOB = "class Job:\n    def perform(self, x: int = 0) -> int:\n        return x\n"
+
+
+def job_client(tmp_path: Path, **knobs: object) -> TestClient:
+    """The in-process app for JOB with `python:` settings `knobs`."""
+    (tmp_path / "entrypoint.py").write_text(JOB)
+    python = PythonSettings("entrypoint.py", **knobs)  # type: ignore[arg-type]
+    app = JobApp(JobSettings(entrypoint_path="entrypoint.py", root=tmp_path, python=python))
+    app.load()
+    return TestClient(app)
+
+
+def test_access_line_per_call_with_the_request_id_but_not_for_passing_probes(tmp_path, caplog):
+    client = job_client(tmp_path)
+    caplog.handler.addFilter(RequestIdFilter())
     with caplog.at_level(logging.INFO, "racetrack.access"):
-        sent = await call(app, headers=[(b"x-request-tracing-id", b"given-1")])
-        await call(app, path="/ready")
-    assert (b"x-request-tracing-id", b"given-1") in sent[0]["headers"]
-    assert [r.getMessage().split()[:3] for r in caplog.records] == [["POST", "/api/v1/perform", "200"]]
+        echoed = client.post("/api/v1/perform", json={"x": 1}, headers={"x-request-tracing-id": "given-1"})
+        client.get("/ready")
+        client.get("/nowhere")
+    assert echoed.headers["x-request-tracing-id"] == "given-1"
+    lines = [(r.getMessage().split()[:3], r.request_id) for r in caplog.records]
+    assert lines[0] == (["POST", "/api/v1/perform", "200"], "given-1")
+    assert [line[0] for line in lines] == [["POST", "/api/v1/perform", "200"], ["GET", "/nowhere", "404"]]
 
 
-async def test_body_limit_refuses_by_content_length_and_by_counting_chunks():
+@pytest.mark.anyio
+async def test_body_limit_middleware_refuses_by_content_length_and_by_counting_chunks():
     app = BodyLimitMiddleware(echo_app, 10)
     declared = await call(app, headers=[(b"content-length", b"11")], body_chunks=[b"x" * 11])
     chunked = await call(app, body_chunks=[b"x" * 6, b"x" * 6])
@@ -78,12 +98,36 @@ async def test_body_limit_refuses_by_content_length_and_by_counting_chunks():
     assert small[0]["status"] == 200 and small[1]["body"] == b"x" * 10
 
 
-async def test_draining_refuses_calls_and_ready_but_not_liveness():
-    drain = Drain()
-    app = DrainMiddleware(echo_app, drain)
-    assert (await call(app))[0]["status"] == 200
+def test_draining_refuses_calls_and_ready_but_not_liveness(tmp_path):
+    client = job_client(tmp_path)
+    assert client.post("/api/v1/perform", json={}).status_code == 200
+    drain = client.app.drain  # type: ignore[attr-defined]
     drain.begin()
-    assert (await call(app))[0]["status"] == 503
-    assert (await call(app, path="/ready"))[0]["status"] == 503
-    assert (await call(app, path="/live"))[0]["status"] == 200
-    assert drain.idle.is_set()
+    refused = client.post("/api/v1/perform", json={})
+    assert refused.status_code == 503 and refused.json()["type"] == "shutting_down"
+    assert refused.headers["connection"] == "close"
+    assert client.get("/ready").status_code == 503
+    assert client.get("/live").status_code == 200
+    assert drain.idle.is_set() and drain.in_flight == 0
+
+
+def test_call_body_over_the_limit_is_refused_by_its_content_length(tmp_path):
+    client = job_client(tmp_path, max_body_bytes=20)
+    declared = client.post("/api/v1/perform", content=b'{"x": 1, "pad": "' + b"x" * 30 + b'"}')
+    assert declared.status_code == 413 and declared.json()["type"] == "payload_too_large"
+    assert "python.max_body_bytes" in declared.json()["error"] and declared.headers["connection"] == "close"
+    assert client.post("/api/v1/perform", json={"x": 2}).json() == 2
+
+
+@pytest.mark.anyio
+async def test_read_body_stops_reading_chunks_once_they_pass_the_limit():
+    chunks = [b"x" * 6, b"x" * 6, b"never read"]
+
+    async def receive():
+        return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+
+    with pytest.raises(HTTPError) as refused:
+        await read_body({"headers": []}, receive, 10)
+    assert refused.value.status == 413 and chunks == [b"never read"]
+    chunks[:] = [b"x" * 5, b"x" * 5]
+    assert await read_body({"headers": [(b"content-length", b"10")]}, receive, 10) == b"x" * 10

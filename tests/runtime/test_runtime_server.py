@@ -1,10 +1,11 @@
-"""The runtime components behind a real uvicorn server process (tests/runtime/serve_job.py)."""
+"""Issue 4's runtime behaviours through the real wrapper server (`python -m racetrack.wrapper run`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from runtime_helpers import cpu_seconds
+from runtime_helpers import HERE, cpu_seconds, wait_for
 
 
 def post(url: str, payload: dict, **options) -> httpx.Response:
@@ -38,11 +39,13 @@ def test_calls_beyond_concurrency_and_queue_get_429_with_retry_after(server):
 
 
 def _worker_pids(url: str) -> list[int]:
-    return httpx.get(url + "/ready").json()["pids"]
+    """Pids of the loaded worker processes, from the job's own metrics() aggregated across workers."""
+    metrics = httpx.get(url + "/metrics").text
+    return [int(float(pid)) for pid in re.findall(r'^runtime_job_pid\{worker="\d+"\} (\S+)$', metrics, re.M)]
 
 
 def test_timed_out_worker_is_killed_so_its_cpu_time_stops_and_the_job_keeps_serving(server):
-    job = server("--workers", "2", "--timeout", "2")
+    job = server("--workers", "2", "--request-timeout", "2")
     before = set(_worker_pids(job.url))
     with ThreadPoolExecutor(1) as pool:
         spinning = pool.submit(post, job.url + "/api/v1/spin", {"seconds": 60})
@@ -68,6 +71,21 @@ def test_timed_out_worker_is_killed_so_its_cpu_time_stops_and_the_job_keeps_serv
         assert cpu_seconds(pid) - first < 0.2  # idle: nothing left spinning
     # ... while the job keeps serving
     assert post(job.url + "/api/v1/perform", {}).status_code == 200
+
+
+def test_in_process_sync_call_past_its_deadline_gets_504_saying_it_cannot_be_stopped(server):
+    job = server("--request-timeout", "0.5")
+    response = post(job.url + "/api/v1/perform", {"seconds": 2})
+    assert response.status_code == 504
+    body = response.json()
+    assert (
+        body["type"] == "timeout"
+        and "cannot be stopped" in body["error"]
+        and "python.workers" in body["error"]
+    )
+    assert body["request_id"] == response.headers["x-request-tracing-id"]
+    metrics = httpx.get(job.url + "/metrics").text
+    assert "fatman_abandoned_calls_total 1.0" in metrics and "fatman_call_timeouts_total 1.0" in metrics
 
 
 def test_worker_that_dies_fails_only_its_call_and_is_replaced(server):
@@ -219,3 +237,19 @@ def test_bodies_over_the_limit_get_413_before_being_read(server):
     chunked = httpx.post(job.url + "/api/v1/perform", content=chunks(), timeout=30)
     assert chunked.status_code == 413
     assert post(job.url + "/api/v1/perform", {"seconds": 0}).status_code == 200
+
+
+def test_ready_waits_for_every_worker_and_live_reports_a_worker_that_cannot_load(server, tmp_path: Path):
+    release = tmp_path / "release"
+    job = HERE / "jobs" / "worker_init_job.py"
+    loading = server("--workers", "2", job=job, wait_path="/live", env={"WORKER_RELEASE": str(release)})
+    wait_for(loading, "/api/v1/parameters")  # the server process has loaded the job ...
+    ready = httpx.get(loading.url + "/ready")
+    assert ready.status_code == 503 and "worker processes are still loading" in ready.json()["error"]
+    release.touch()  # ... and /ready turns 200 once both workers have
+    wait_for(loading, "/ready")
+    assert post(loading.url + "/api/v1/perform", {}).json() != loading.process.pid
+    failing = server("--workers", "1", job=job, wait_path="/health", env={"WORKER_INIT": "fail"})
+    live = wait_for(failing, "/live", status=500).json()
+    assert live["type"] == "load_error" and "no model file in this worker" in live["error"]
+    assert httpx.get(failing.url + "/ready").status_code == 503

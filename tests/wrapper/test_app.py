@@ -155,6 +155,9 @@ def test_openapi_documents_fields_defaults_errors_and_example(client_for) -> Non
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {"type": "number"}
     assert operation["responses"]["200"]["description"] == "The product."
     assert operation["responses"]["422"] == {"$ref": "#/components/responses/422"}
+    for runtime_error in ("413", "429", "503", "504"):  # body limit, overload, shutdown, timeout
+        assert operation["responses"][runtime_error] == {"$ref": f"#/components/responses/{runtime_error}"}
+        assert runtime_error in spec["components"]["responses"]
     error_schema = spec["components"]["schemas"]["ErrorBody"]
     assert set(error_schema["properties"]) == ERROR_KEYS
     # no body never runs the example silently

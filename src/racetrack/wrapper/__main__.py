@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from racetrack.manifest import load_manifest
@@ -30,7 +32,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         command.add_argument("--version", help="job version (default: $FATMAN_VERSION or the manifest's)")
     run.add_argument("--host", default=DEFAULT_HOST)
     run.add_argument("--port", type=int, default=DEFAULT_PORT)
+    knobs = run.add_argument_group("runtime", "override the manifest's python: settings (or their defaults)")
+    for name, kind, minimum, text in RUNTIME_FLAGS:
+        flag = "--" + name.replace("_", "-")
+        knobs.add_argument(flag, dest=name, type=_at_least(kind, minimum, flag), help=text)
     return parser.parse_args(argv)
+
+
+# (python: field, type, minimum, help) of the runtime knobs `run` can override
+RUNTIME_FLAGS = (
+    ("workers", int, 0, "worker processes (0: calls run in this process)"),
+    ("max_concurrency", int, 1, "calls executing at once"),
+    ("max_queue", int, 0, "calls allowed to wait for a free slot; more get 429"),
+    ("request_timeout", float, 0.001, "seconds a call may take before 504"),
+    ("max_body_bytes", int, 1, "largest request body; larger ones get 413"),
+    ("shutdown_grace", float, 0, "seconds calls in flight may finish after SIGTERM"),
+)
+
+
+def _at_least(kind: Callable[[str], float], minimum: float, flag: str) -> Callable[[str], float]:
+    """An argparse type: `kind(text)`, refused below `minimum`."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag} must be at least {minimum}, got {text}")
+        return value
+
+    return parse
 
 
 def print_openapi(settings: JobSettings) -> int:
@@ -51,8 +80,13 @@ def settings_from_args(args: argparse.Namespace) -> JobSettings:
         overrides = {key: value for key, value in (("name", args.name), ("version", args.version)) if value}
         if args.entrypoint_class:
             overrides["entrypoint_class"] = args.entrypoint_class
-        return settings if not overrides else type(settings)(**{**settings.__dict__, **overrides})
-    return settings_from_env(args.entrypoint_path, args.entrypoint_class, args.name, args.version, args.root)
+        settings = dataclasses.replace(settings, **overrides)
+    else:
+        settings = settings_from_env(
+            args.entrypoint_path, args.entrypoint_class, args.name, args.version, args.root
+        )
+    knobs = {name: value for name, *_ in RUNTIME_FLAGS if (value := getattr(args, name, None)) is not None}
+    return dataclasses.replace(settings, python=dataclasses.replace(settings.runtime, **knobs))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "openapi":
         return print_openapi(settings)
-    serve(settings, args.host, args.port)
-    return 0
+    return serve(settings, args.host, args.port)
 
 
 if __name__ == "__main__":

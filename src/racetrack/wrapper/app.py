@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -12,15 +14,17 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive, Scope, Send
 
 from racetrack.wrapper import openapi
-from racetrack.wrapper.calls import Invoke, ThreadInvoker
+from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.contract import Endpoint
+from racetrack.wrapper.dispatch import CallError, CallStream, Dispatcher, ShuttingDown
 from racetrack.wrapper.encoding import encode_json
 from racetrack.wrapper.job import Job, load_job
 from racetrack.wrapper.loader import LoadError
+from racetrack.wrapper.logs import AccessLog
 from racetrack.wrapper.metrics import (
     CONTENT_TYPE as METRICS_CONTENT_TYPE,
 )
@@ -42,8 +46,11 @@ from racetrack.wrapper.responses import (
     validation_error,
 )
 from racetrack.wrapper.settings import JobSettings
+from racetrack.wrapper.shutdown import Drain
 from racetrack.wrapper.static import StaticServer
+from racetrack.wrapper.streaming import exception_name, stream_response, until_disconnect
 from racetrack.wrapper.tracing import REQUEST_ID_HEADER, request_id_for, request_id_var
+from racetrack.wrapper.workers import WorkerPool, WorkerSpec
 
 logger = logging.getLogger("racetrack.wrapper")
 
@@ -51,6 +58,11 @@ API = "/api/v1"
 WEBVIEW = API + "/webview"
 HTML = b"text/html; charset=utf-8"
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
+# Probes and scrapes: answered while draining, not counted as requests in flight.
+_PROBES = frozenset(("/live", "/ready", "/health", "/metrics"))
+# A call still running after this many seconds starts watching for a client disconnect (async and
+# worker-process calls can be stopped); quicker calls finish before a watcher is worth starting.
+WATCH_DISCONNECT_AFTER = 0.05
 
 
 @dataclass(frozen=True)
@@ -60,18 +72,32 @@ class CallRoute:
     url: str
     endpoint: Endpoint
     metrics: EndpointMetrics
+    timeout: float
+    stoppable: bool  # an async or worker-process call: cancelled when the client disconnects
 
 
 class JobApp:
     """ASGI app serving one job under `/`, `/pub/fatman/{name}/{version}` and `/pub/job/{name}/{version}`."""
 
-    def __init__(
-        self, settings: JobSettings, invoke: Invoke | None = None, registry: CollectorRegistry | None = None
-    ) -> None:
+    def __init__(self, settings: JobSettings, registry: CollectorRegistry | None = None) -> None:
         self.settings = settings
-        self.invoke: Invoke = invoke or ThreadInvoker()
+        self.runtime = runtime = settings.runtime
         self.registry = registry or new_registry()
         self.metrics = CallMetrics(self.registry)
+        self.drain = Drain()
+        self.access_log = AccessLog()
+        self.pool: WorkerPool | None = None
+        if runtime.workers:
+            spec = WorkerSpec(settings.entrypoint_path, settings.entrypoint_class, str(settings.root))
+            self.pool = WorkerPool(spec, runtime.workers, registry=self.registry)
+        self.dispatcher = Dispatcher(
+            None if self.pool else self._method,
+            max_concurrency=runtime.max_concurrency,
+            max_queue=runtime.max_queue,
+            workers=self.pool,
+            registry=self.registry,
+        )
+        self._methods: dict[str, Callable[..., Any]] = {}
         self.job: Job | None = None
         self.load_error: LoadError | None = None
         # Racetrack-compatible: user code reads the current starlette Request via self.request_context.get()
@@ -84,7 +110,18 @@ class JobApp:
 
     @property
     def ready(self) -> bool:
-        return self.job is not None
+        """The job is loaded here and, with `workers`, in every worker process."""
+        return self.job is not None and (self.pool is None or self.pool.ready)
+
+    @property
+    def failure(self) -> LoadError | None:
+        """Why the job cannot serve: loading failed here or in a worker process."""
+        if self.load_error is None and self.pool is not None and self.pool.load_error is not None:
+            return LoadError(self.pool.load_error, "WorkerLoadError")
+        return self.load_error
+
+    def _method(self, path: str) -> Callable[..., Any]:
+        return self._methods[path]
 
     def load(self) -> None:
         """Import and instantiate the entrypoint (blocking); on failure keep serving and report it."""
@@ -102,16 +139,25 @@ class JobApp:
         logger.info("job %s %s is ready", self.settings.name, self.settings.version)
 
     def _install(self, job: Job) -> None:
+        runtime = self.runtime
+        self._methods = {endpoint.path: endpoint.method for endpoint in job.endpoints}
         self._calls = {
             API + endpoint.path: CallRoute(
-                API + endpoint.path, endpoint, self.metrics.for_endpoint(endpoint.path)
+                API + endpoint.path,
+                endpoint,
+                self.metrics.for_endpoint(endpoint.path),
+                runtime.timeout_for(endpoint.path),
+                endpoint.is_async or self.pool is not None,
             )
             for endpoint in job.endpoints
         }
         self._statics = [(API + static.path, StaticServer(static)) for static in job.statics]
+        if job.webview is not None:
+            job.webview.app = BodyLimitMiddleware(job.webview.app, runtime.max_body_bytes)
         if callable(getattr(job.entrypoint, "metrics", None)):
             reserved = metric_names(self.registry)
-            self.registry.register(EntrypointMetricsCollector(job.entrypoint.metrics, reserved))  # type: ignore[attr-defined]
+            read = self.pool.collect_metrics if self.pool else job.entrypoint.metrics  # type: ignore[attr-defined]
+            self.registry.register(EntrypointMetricsCollector(read, reserved))
         if not hasattr(job.entrypoint, "request_context"):
             job.entrypoint.request_context = self.request_context  # type: ignore[attr-defined]
         self.job = job
@@ -123,41 +169,64 @@ class JobApp:
             await self._lifespan(receive, send)
 
     async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Request id, drain accounting and the access line around routing (one layer, no middlewares)."""
+        started = time.perf_counter()
         request_id = request_id_for(scope["headers"])
         token = request_id_var.set(request_id)
+        path = scope["path"]
+        status = 500  # stays so only if an exception escapes (the server answers 500)
+        prefix = ""
+        if path.startswith("/pub/") and (match := self._prefix.match(path)):
+            prefix = match.group()
+            path = path[len(prefix) :]
+        counted = path not in _PROBES
+        drain = self.drain
+        if counted:
+            drain.enter()
         try:
-            path = scope["path"]
-            prefix = ""
-            if path.startswith("/pub/") and (match := self._prefix.match(path)):
-                prefix = match.group()
-                path = path[len(prefix) :]
+            if counted and drain.draining:
+                raise _shutting_down()
             route = self._calls.get(path)
             if route is not None and scope["method"] == "POST":
-                await self._call(route, scope, receive, send, request_id)
+                status = await self._call(route, scope, receive, send, request_id)
             else:
-                await self._serve_other(path, prefix, scope, receive, send, request_id)
+                status = await self._serve_other(path, prefix, scope, receive, send, request_id)
         except HTTPError as exc:
+            status = exc.status
             await send_error(send, exc, request_id)
         finally:
+            if counted:
+                drain.leave()
+            self.access_log(scope["method"], scope["path"], status, time.perf_counter() - started)
             request_id_var.reset(token)
 
     async def _call(
         self, route: CallRoute, scope: Scope, receive: Receive, send: Send, request_id: str
-    ) -> None:
-        """Validate the body, call the method through `invoke`, answer with the JSON-encoded result."""
+    ) -> int:
+        """Validate the body, call the method through the dispatcher, answer with the JSON-encoded result
+        (or stream the items of a generator); returns the status."""
         started_at = self.metrics.call_started(route.metrics)
         status = 499  # stays so only if the client goes away mid-call
         try:
-            body = await read_body(receive)
+            body = await read_body(scope, receive, self.runtime.max_body_bytes)
             try:
                 kwargs = route.endpoint.parse(body)
             except ValidationError as exc:
                 raise self._invalid_body(route, body, exc) from None
             context_token = self.request_context.set(Request(scope, receive))
             try:
-                result = await self.invoke(route.endpoint, kwargs)
+                call = self.dispatcher.call(route.endpoint.path, kwargs, route.timeout)
+                if route.stoppable:
+                    result = await until_disconnect(receive, call, WATCH_DISCONNECT_AFTER)
+                else:
+                    result = await call
             finally:
                 self.request_context.reset(context_token)
+            if isinstance(result, CallStream):
+                response = await stream_response(result, scope["headers"], headers=[_request_id(request_id)])
+                status = 200
+                await response(scope, receive, send)
+                return status
             try:
                 payload = encode_json(result)
             except TypeError as exc:
@@ -166,6 +235,14 @@ class JobApp:
                 ) from None
             status = 200
             await send_response(send, 200, payload, request_id)
+        except ClientDisconnect:
+            logger.info("the client of %s disconnected; the call was stopped", route.url)
+        except CallError as exc:
+            status = exc.status
+            if status >= 500:
+                logger.warning("%s: %s", route.url, exc.message)
+            headers = tuple((key.lower().encode(), value.encode()) for key, value in exc.headers.items())
+            await send_error(send, HTTPError(status, exc.kind, exc.message, None, headers), request_id)
         except HTTPError as exc:
             status = exc.status
             await send_error(send, exc, request_id)
@@ -176,10 +253,11 @@ class JobApp:
         except Exception as exc:
             status = 500
             logger.exception("%s failed", route.url)
-            message = f"{route.url} failed: {type(exc).__name__}: {exc}"
+            message = f"{route.url} failed: {exception_name(exc)}: {exc}"
             await send_error(send, HTTPError(500, "internal_error", message), request_id)
         finally:
             self.metrics.call_finished(route.metrics, started_at, status)
+        return status
 
     def _invalid_body(self, route: CallRoute, body: bytes, exc: ValidationError) -> HTTPError:
         if not body.strip():
@@ -197,26 +275,25 @@ class JobApp:
 
     async def _serve_other(
         self, path: str, prefix: str, scope: Scope, receive: Receive, send: Send, request_id: str
-    ) -> None:
-        """Every route but the call fast path."""
+    ) -> int:
+        """Every route but the call fast path; returns the status."""
         method = scope["method"]
         if path in ("", "/"):
-            await _redirect(send, prefix + "/docs", request_id)
-            return
+            return await _redirect(send, prefix + "/docs", request_id)
         handler = self._get_routes.get(path)
         if handler is not None:
             if method not in ("GET", "HEAD"):
                 raise method_not_allowed(method, path, "GET")
             status, body, content_type = await handler(self, prefix)
             await send_response(send, status, body, request_id, content_type, include_body=method == "GET")
-            return
+            return status
         if path.startswith("/docs/assets/"):
             asset = openapi.docs_asset(path.removeprefix("/docs/assets/"))
             if asset is None:
                 raise not_found(path)
             headers = ((b"cache-control", b"public, max-age=86400"),)
             await send_response(send, 200, asset[0], request_id, asset[1], headers, method != "HEAD")
-            return
+            return 200
         if self.job is None and (path.startswith(API) or path in ("/docs", "/redoc", "/openapi.json")):
             raise self._not_ready()
         if path in self._calls:
@@ -226,14 +303,14 @@ class JobApp:
                 raise method_not_allowed(method, path, "GET")
             body, content_type = self._docs(path, prefix)
             await send_response(send, 200, body, request_id, content_type, include_body=method == "GET")
-            return
-        await self._serve_files(path, prefix, scope, receive, send, request_id)
+            return 200
+        return await self._serve_files(path, prefix, scope, receive, send, request_id)
 
     async def _serve_files(
         self, path: str, prefix: str, scope: Scope, receive: Receive, send: Send, request_id: str
-    ) -> None:
-        """Static endpoints, the webview app and its static/ directory."""
-        tagged_send = _with_request_id(send, request_id)
+    ) -> int:
+        """Static endpoints, the webview app and its static/ directory; returns the status."""
+        tagged = _TaggedSend(send, request_id)
         job = self.job
         if (
             job is not None
@@ -242,18 +319,18 @@ class JobApp:
         ):
             subpath = path[len(WEBVIEW) :]
             if not subpath:
-                await _redirect(send, prefix + WEBVIEW + "/", request_id)
-            elif subpath.startswith("/static/") and job.webview.static is not None:
+                return await _redirect(send, prefix + WEBVIEW + "/", request_id)
+            if subpath.startswith("/static/") and job.webview.static is not None:
                 await _send_static(
-                    job.webview.static, subpath.removeprefix("/static/"), scope, receive, tagged_send
+                    job.webview.static, subpath.removeprefix("/static/"), scope, receive, tagged
                 )
             else:
-                await job.webview(subpath, scope, receive, tagged_send)
-            return
+                await job.webview(subpath, scope, receive, tagged)
+            return tagged.status
         for url, server in self._statics:
             if path == url or (server.endpoint.is_dir and path.startswith(url + "/")):
-                await _send_static(server, path[len(url) + 1 :], scope, receive, tagged_send)
-                return
+                await _send_static(server, path[len(url) + 1 :], scope, receive, tagged)
+                return tagged.status
         raise not_found(path)
 
     def _docs(self, path: str, prefix: str) -> tuple[bytes, bytes]:
@@ -273,31 +350,26 @@ class JobApp:
         return cached, (JSON if path == "/openapi.json" else HTML)
 
     def _not_ready(self) -> HTTPError:
-        if self.load_error is not None:
-            return HTTPError(
-                503, "not_ready", f"the job failed to load: {self.load_error}", self._load_details()
-            )
+        failure = self.failure
+        if failure is not None:
+            return HTTPError(503, "not_ready", f"the job failed to load: {failure}", _details(failure))
+        what = "the worker processes are" if self.job is not None else "the job is"
         return HTTPError(
             503,
             "not_ready",
-            "the job is still loading (importing the entrypoint, running __init__); retry later",
+            f"{what} still loading (importing the entrypoint, running __init__); retry later",
             None,
             ((b"retry-after", b"5"),),
         )
 
-    def _load_details(self) -> list[dict[str, Any]] | None:
-        error = self.load_error
-        return (
-            None if error is None else [{"exception_type": error.exception_type, "location": error.location}]
-        )
-
     async def _live(self, prefix: str) -> tuple[int, bytes, bytes]:
-        if self.load_error is not None:
+        failure = self.failure
+        if failure is not None:
             body = encode_json(
                 {
-                    "error": f"the job failed to load: {self.load_error}",
+                    "error": f"the job failed to load: {failure}",
                     "type": "load_error",
-                    "details": self._load_details(),
+                    "details": _details(failure),
                     "request_id": request_id_var.get(),
                 }
             )
@@ -305,8 +377,8 @@ class JobApp:
         return 200, encode_json({"live": True, "ready": self.ready}), JSON
 
     async def _ready(self, prefix: str) -> tuple[int, bytes, bytes]:
-        if not self.ready:
-            error = self._not_ready()
+        if self.drain.draining or not self.ready:
+            error = _shutting_down() if self.drain.draining else self._not_ready()
             return (
                 503,
                 encode_json(
@@ -329,7 +401,7 @@ class JobApp:
             "version": settings.version,
             "git_version": settings.git_version,
             "deployment_timestamp": settings.deployment_timestamp,
-            "live": self.load_error is None,
+            "live": self.failure is None,
             "ready": self.ready,
             "status": "pass" if self.ready else "fail",
             "error": error,
@@ -357,29 +429,30 @@ class JobApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.pool is not None:
+                    await self.pool.start()
                 self._loading = asyncio.get_running_loop().run_in_executor(None, self.load)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                close = getattr(self.invoke, "close", None)
-                if close is not None:
-                    close()
+                self.dispatcher.close()
+                if self.pool is not None:
+                    await self.pool.stop()
+                self.dispatcher.shutdown_threads()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body."""
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body"):
-        return body
-    chunks = [body]
-    while message.get("more_body"):
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise HTTPError(400, "client_disconnected", "the client went away while sending the body")
-        chunks.append(message.get("body", b""))
-    return b"".join(chunks)
+def _details(failure: LoadError) -> list[dict[str, Any]]:
+    return [{"exception_type": failure.exception_type, "location": failure.location}]
+
+
+def _shutting_down() -> HTTPError:
+    error = ShuttingDown()
+    return HTTPError(error.status, error.kind, error.message, None, ((b"connection", b"close"),))
+
+
+def _request_id(request_id: str) -> tuple[bytes, bytes]:
+    return (_REQUEST_ID_KEY, request_id.encode())
 
 
 async def _send_static(
@@ -394,17 +467,21 @@ async def _send_static(
     await response(scope, receive, send)
 
 
-async def _redirect(send: Send, location: str, request_id: str) -> None:
+async def _redirect(send: Send, location: str, request_id: str) -> int:
     await send_response(send, 307, b"", request_id, b"text/plain", ((b"location", location.encode()),))
+    return 307
 
 
-def _with_request_id(send: Send, request_id: str) -> Send:
-    """`send` adding the request id header to a response started by another ASGI app."""
-    header = (_REQUEST_ID_KEY, request_id.encode())
+class _TaggedSend:
+    """`send` for a response started by another ASGI app: adds the request id header, notes the status."""
 
-    async def send_with_id(message: Message) -> None:
+    def __init__(self, send: Send, request_id: str) -> None:
+        self.send = send
+        self.header = _request_id(request_id)
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), header]}
-        await send(message)
-
-    return send_with_id
+            self.status = message["status"]
+            message = {**message, "headers": [*message.get("headers", []), self.header]}
+        await self.send(message)

@@ -4,13 +4,54 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from racetrack.wrapper.responses import error_body
+from racetrack.wrapper.responses import HTTPError, error_body
 from racetrack.wrapper.tracing import request_id_var
+
+CLOSE = (b"connection", b"close")  # the rest of the request is left unread: the connection cannot be reused
+
+
+def too_large(limit: int, size: int | None = None) -> HTTPError:
+    what = f"{size} bytes" if size is not None else "chunked and"
+    return HTTPError(
+        413,
+        "payload_too_large",
+        f"the request body is {what} larger than the limit of {limit} bytes;"
+        " send less data or raise python.max_body_bytes in fatman.yaml",
+        None,
+        (CLOSE,),
+    )
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body; 413 (HTTPError) at once for a Content-Length above `limit`, or as soon as
+    the chunks received pass it."""
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise too_large(limit, int(value))
+            break
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body"):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HTTPError(400, "client_disconnected", "the client went away while sending the body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class BodyLimitMiddleware:
-    """413 for a Content-Length above the limit at once; a chunked body is counted while it streams in and
-    cut off (the app sees a disconnect, its response is replaced by the 413) once it passes the limit."""
+    """For ASGI apps that read the body themselves (the webview): 413 for a Content-Length above the limit
+    at once; a chunked body is counted while it streams in and cut off (the app sees a disconnect, its
+    response is replaced by the 413) once it passes the limit."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -59,21 +100,12 @@ class BodyLimitMiddleware:
             await self._reject(send, None)
 
     async def _reject(self, send: Send, size: int | None) -> None:
-        what = f"{size} bytes" if size is not None else "chunked and"
-        message = (
-            f"the request body is {what} larger than the limit of {self.max_body_bytes} bytes;"
-            " send less data or raise python.max_body_bytes in fatman.yaml"
-        )
-        await send_closing_error(send, 413, "payload_too_large", message)
-
-
-async def send_closing_error(send: Send, status: int, kind: str, message: str) -> None:
-    """Answer with the standard error body and close the connection (the rest of the request is unread)."""
-    body = error_body(kind, message, None, request_id_var.get())
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        error = too_large(self.max_body_bytes, size)
+        body = error_body(error.kind, error.message, None, request_id_var.get())
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            CLOSE,
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

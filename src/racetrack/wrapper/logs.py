@@ -5,27 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from racetrack.wrapper.tracing import REQUEST_ID_HEADER, request_id_for, request_id_var
+from racetrack.wrapper.tracing import request_id_var
 
 ACCESS_LOGGER = "racetrack.access"
 
-_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 _QUIET_PATH_SUFFIXES = ("/live", "/ready", "/health", "/metrics")
 _TEXT_FORMAT = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 _STANDARD_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
-
-
-def current_request_id() -> str | None:
-    """Request id of the call being served in this context, None outside a request."""
-    return request_id_var.get()
 
 
 class RequestIdFilter(logging.Filter):
@@ -80,7 +72,7 @@ def configure_logging(level: str | None = None, structured: bool | None = None) 
     """Route all logging (user code and uvicorn included) through one stderr handler with request ids.
 
     Arguments left as None come from LOG_LEVEL / LOG_STRUCTURED. uvicorn's own access log is switched off:
-    `AccessLogMiddleware` writes one line per call instead.
+    the app writes one line per request instead (`AccessLog`).
     """
     env_level, env_structured = env_log_settings()
     level = level or env_level
@@ -105,47 +97,18 @@ def configure_logging(level: str | None = None, structured: bool | None = None) 
     logging.captureWarnings(True)
 
 
-class AccessLogMiddleware:
-    """Fixes each HTTP request's id (sets it, and puts it on the request headers for the app), echoes it
-    as a response header and logs one access line; probes and scrapes (/live /ready /health /metrics)
-    only when they fail."""
+class AccessLog:
+    """One line per HTTP request: method, path, status, duration (and the request id, like every line);
+    probes and scrapes (/live /ready /health /metrics) only when they fail."""
 
-    def __init__(self, app: ASGIApp, logger: logging.Logger | None = None) -> None:
-        self.app = app
+    def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger or logging.getLogger(ACCESS_LOGGER)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    def __call__(self, method: str, path: str, status: int, seconds: float) -> None:
+        if (status < 400 and path.endswith(_QUIET_PATH_SUFFIXES)) or not self.logger.isEnabledFor(
+            logging.INFO
+        ):
             return
-        rid = request_id_for(scope["headers"])
-        rid_header = (_REQUEST_ID_KEY, rid.encode())
-        headers = [item for item in scope["headers"] if item[0] != _REQUEST_ID_KEY]
-        scope = {**scope, "headers": [*headers, rid_header]}
-        token = request_id_var.set(rid)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                sent = message.get("headers", [])
-                if not any(key.lower() == _REQUEST_ID_KEY for key, _ in sent):
-                    message["headers"] = [*sent, rid_header]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            self._log(scope, status, time.perf_counter() - started)
-            request_id_var.reset(token)
-
-    def _log(self, scope: Scope, status: int, seconds: float) -> None:
-        path = scope.get("path", "")
-        if status < 400 and path.endswith(_QUIET_PATH_SUFFIXES):
-            return
-        method = scope.get("method", "-")
         duration_ms = round(seconds * 1000, 2)
         self.logger.info(
             "%s %s %d %.2fms",

@@ -33,11 +33,16 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES = {
     "400": "The job rejected the input (ValueError raised by the job)",
     "404": "No such route",
-    "413": "Request body too large",
+    "413": "Request body larger than python.max_body_bytes",
     "422": "The body is not a JSON object matching the parameters",
-    "500": "The job failed (any other exception) or its result cannot be encoded as JSON",
+    "429": "The job is at capacity (python.max_concurrency calls executing, python.max_queue waiting);"
+    " retry after the Retry-After header's seconds",
+    "500": "The job failed (any other exception), its worker process died, or its result cannot be encoded"
+    " as JSON",
     "503": "The job is still loading, failed to load or is shutting down",
+    "504": "The call did not finish within python.request_timeout (or its python.endpoint_timeouts entry)",
 }
+CALL_ERRORS = ("400", "413", "422", "429", "500", "503", "504")
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ def _call_operation(
                 "description": endpoint.docs.returns or f"Result of {endpoint.name}",
                 "content": _json(response or {}),
             },
-            **{code: {"$ref": f"#/components/responses/{code}"} for code in ("400", "422", "500", "503")},
+            **{code: {"$ref": f"#/components/responses/{code}"} for code in CALL_ERRORS},
         },
     }
 

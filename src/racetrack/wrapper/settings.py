@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from racetrack.manifest import Manifest
+from racetrack.manifest import Manifest, PythonSettings
 
 # Every environment variable the wrapper reads; each must be reserved in fatman.schema.json.
 WRAPPER_ENV_VARS: tuple[str, ...] = (
@@ -31,6 +31,12 @@ class JobSettings:
     git_version: str = ""
     deployment_timestamp: str = ""
     pub_url: str = ""
+    python: PythonSettings | None = None  # the manifest's `python:` section; None: the schema's defaults
+
+    @property
+    def runtime(self) -> PythonSettings:
+        """Concurrency, queue, timeout, worker, body size and shutdown knobs (`python:` in fatman.yaml)."""
+        return self.python or PythonSettings(self.entrypoint_path, self.entrypoint_class)
 
     @property
     def public_prefix(self) -> str:
@@ -49,6 +55,7 @@ def settings_from_env(
     version: str | None = None,
     root: Path | None = None,
     env: Mapping[str, str] = os.environ,
+    python: PythonSettings | None = None,
 ) -> JobSettings:
     """Settings from explicit values, falling back to the deployer's environment variables."""
     return JobSettings(
@@ -60,6 +67,7 @@ def settings_from_env(
         git_version=env.get("GIT_VERSION", ""),
         deployment_timestamp=env.get("DEPLOYMENT_TIMESTAMP", ""),
         pub_url=env.get("PUB_URL", ""),
+        python=python,
     )
 
 
@@ -71,4 +79,5 @@ def settings_from_manifest(manifest: Manifest) -> JobSettings:
         name=os.environ.get("FATMAN_NAME") or manifest.name,
         version=os.environ.get("FATMAN_VERSION") or manifest.version,
         root=manifest.root,
+        python=manifest.python,
     )

@@ -18,18 +18,14 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from racetrack.wrapper.bodylimit import send_closing_error
+from starlette.types import ASGIApp
 
 logger = logging.getLogger(__name__)
-
-_PROBES = ("/live", "/health", "/metrics")
 
 
 @dataclass
 class Drain:
-    """Shutdown state shared by the middleware and the server: draining flag and requests in flight."""
+    """Shutdown state shared by the app and the server: draining flag and requests in flight."""
 
     draining: bool = False
     in_flight: int = 0
@@ -40,37 +36,13 @@ class Drain:
         if self.in_flight == 0:
             self.idle.set()
 
+    def enter(self) -> None:
+        self.in_flight += 1
 
-class DrainMiddleware:
-    """Counts requests in flight; while draining answers /ready and every new call with 503."""
-
-    def __init__(self, app: ASGIApp, drain: Drain) -> None:
-        self.app = app
-        self.drain = drain
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].endswith(_PROBES):
-            await self.app(scope, receive, send)
-            return
-        drain = self.drain
-        if drain.draining:
-            await _refuse(send, scope["path"])
-            return
-        drain.in_flight += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            drain.in_flight -= 1
-            if drain.draining and drain.in_flight == 0:
-                drain.idle.set()
-
-
-async def _refuse(send: Send, path: str) -> None:
-    if path.endswith("/ready"):
-        message = "the job is shutting down (SIGTERM received); send no more traffic here"
-    else:
-        message = "the job is shutting down and takes no new calls; retry on another replica"
-    await send_closing_error(send, 503, "shutting_down", message)
+    def leave(self) -> None:
+        self.in_flight -= 1
+        if self.draining and self.in_flight == 0:
+            self.idle.set()
 
 
 class GracefulServer(uvicorn.Server):
@@ -123,21 +95,17 @@ class GracefulServer(uvicorn.Server):
 
 def serve(
     app: ASGIApp,
+    drain: Drain,
     *,
     host: str = "0.0.0.0",
     port: int = 7000,
     shutdown_grace: float = 30.0,
-    drain: Drain | None = None,
     **uvicorn_options: Any,
 ) -> int:
     """Run `app` with uvicorn until SIGTERM/SIGINT, draining gracefully; returns the exit code (0).
 
-    Without `drain`, the app is wrapped in a `DrainMiddleware`; pass a `Drain` if the app stack already
-    has one (e.g. under an access log middleware, so refused calls are logged too).
+    `app` counts its requests in flight on `drain` and refuses new calls once `drain.draining` is set.
     """
-    if drain is None:
-        drain = Drain()
-        app = DrainMiddleware(app, drain)
     options: dict[str, Any] = {
         "lifespan": "on",
         "access_log": False,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -36,8 +35,13 @@ def error_record(exc: BaseException) -> dict[str, Any]:
     elif isinstance(exc, ValueError):
         kind, message = "bad_request", str(exc)
     else:
-        kind, message = "internal_error", f"{type(exc).__name__}: {exc}"
+        kind, message = "internal_error", f"{exception_name(exc)}: {exc}"
     return {"error": message, "type": kind, "details": None, "request_id": request_id_var.get()}
+
+
+def exception_name(exc: BaseException) -> str:
+    """The class name of the exception user code raised (also when it was raised in a worker process)."""
+    return getattr(exc, "type_name", None) or type(exc).__name__
 
 
 class StreamResponse:
@@ -73,9 +77,8 @@ class StreamResponse:
         return b"event: error\ndata: " + data + b"\n\n" if self.sse else data + b"\n"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        pump = asyncio.ensure_future(self._pump(send))
         try:
-            await until_disconnect(receive, pump)
+            await until_disconnect(receive, self._pump(send))
         except ClientDisconnect:
             logger.info("client disconnected; stream of %s stopped", scope.get("path"))
 
@@ -106,7 +109,7 @@ class StreamResponse:
 
 
 async def stream_response(
-    items: AsyncIterator[Any], headers: list[tuple[bytes, bytes]], **options: Any
+    items: AsyncIterator[Any], request_headers: list[tuple[bytes, bytes]], **options: Any
 ) -> StreamResponse:
     """A `StreamResponse` for `items`, after pulling the first item so an immediate failure can still be
     answered with a plain error status (the exception propagates; `items` is closed)."""
@@ -117,7 +120,7 @@ async def stream_response(
     except BaseException:
         await close_items(items)
         raise
-    return StreamResponse(items, sse=wants_sse(headers), first=first, **options)
+    return StreamResponse(items, sse=wants_sse(request_headers), first=first, **options)
 
 
 async def close_items(items: AsyncIterator[Any]) -> None:
@@ -127,24 +130,40 @@ async def close_items(items: AsyncIterator[Any]) -> None:
         await aclose()
 
 
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+async def until_disconnect(receive: Receive, work: Awaitable[T], watch_after: float = 0.0) -> T:
+    """Await `work` (after the request body was read) in this task, cancelling it if the client
+    disconnects; then ClientDisconnect is raised. Watching starts `watch_after` seconds in, so calls
+    shorter than that pay nothing for it."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+    watcher: asyncio.Task[None] | None = None
 
+    async def watch() -> None:
+        nonlocal gone
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        task.cancel()
 
-async def until_disconnect(receive: Receive, work: Awaitable[T]) -> T:
-    """Await `work` (after the request body was read), cancelling it if the client disconnects first;
-    then ClientDisconnect is raised."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(receive))
+    def start_watching() -> None:
+        nonlocal watcher
+        watcher = loop.create_task(watch())
+
+    timer = loop.call_later(watch_after, start_watching) if watch_after > 0 else None
+    if timer is None:
+        start_watching()
     try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if gone:
+            raise ClientDisconnect() from None
+        raise
     finally:
-        watcher.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    if task.cancelled():
-        raise ClientDisconnect()
-    return task.result()
+        if timer is not None:
+            timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
+        if gone:
+            task.uncancel()
