@@ -1,0 +1,29 @@
+"""How a deploy tells the user what it is doing; the CLI shows it live, tests and scripts stay silent."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Reporter(Protocol):
+    def step(self, text: str) -> None:
+        """A new phase started (e.g. 'waiting for /ready'); it ends when the next one starts."""
+
+    def done(self, text: str) -> None:
+        """Something finished well; shown as a line of its own."""
+
+    def warn(self, text: str) -> None:
+        """Something went wrong that does not stop the deploy."""
+
+
+class Silent:
+    """A Reporter that says nothing."""
+
+    def step(self, text: str) -> None:
+        pass
+
+    def done(self, text: str) -> None:
+        pass
+
+    def warn(self, text: str) -> None:
+        pass

@@ -1,0 +1,122 @@
+"""Small pieces of the deploy target: docs examples, wrapper answers, job status, names, ages, redaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from racetrack.deploy.jobs import age
+from racetrack.deploy.logs import redact
+from racetrack.deploy.probe import Answer, LoadFailure, job_status
+from racetrack.deploy.registry import Deployment, container_name, url_host
+from racetrack.deploy.smoke import Example, docs_examples
+
+
+def _post(media: dict) -> dict:
+    return {"post": {"requestBody": {"content": {"application/json": media}}}}
+
+
+OPENAPI = {
+    "paths": {
+        "/api/v1/perform": _post({"example": {"x": 1}}),
+        "/api/v1/explain": _post({"examples": {"a": {"value": {"y": 2}}}}),
+        "/api/v1/plain": _post({"schema": {}}),
+        "/api/v1/parameters": {"get": {"responses": {}}},
+    }
+}
+
+LOAD_FAILED = {
+    "error": "the job failed to load: Entrypoint() failed in __init__: no token (/job/entrypoint.py:9)",
+    "type": "load_error",
+    "details": [{"exception_type": "PermissionError", "location": "/job/entrypoint.py:9"}],
+}
+
+DEPLOYMENT = Deployment(
+    name="adder", version="1.0.0", container_name="adder-1.0.0", container_id="0123456789ab", state="running",
+    health=None, exit_code=0, host_ip="127.0.0.1", host_port=None, created=datetime(2024, 1, 1, tzinfo=UTC),
+    image="racetrack/adder:1.0.0-x", owner="", manifest_digest="", git_commit="",
+)
+
+
+def test_docs_examples_are_taken_from_post_operations() -> None:
+    expected = [Example("/api/v1/perform", {"x": 1}), Example("/api/v1/explain", {"y": 2})]
+    assert docs_examples(OPENAPI) == expected
+
+
+def test_load_failure_from_live_500() -> None:
+    failure = Answer(500, LOAD_FAILED).load_failure
+    message = "Entrypoint() failed in __init__: no token"
+    assert failure == LoadFailure(message, "PermissionError", "/job/entrypoint.py:9")
+    assert str(failure) == "PermissionError: Entrypoint() failed in __init__: no token (/job/entrypoint.py:9)"
+    assert str(failure.relative_to("/job")).endswith("(entrypoint.py:9)")
+    assert failure.relative_to("/elsewhere") == failure
+
+
+def test_ready_503_while_loading_is_no_failure() -> None:
+    loading = {"error": "the job is still loading", "type": "not_ready", "details": None}
+    assert Answer(503, loading).load_failure is None
+    assert Answer(None).load_failure is None
+    assert Answer(200, {"live": True}).load_failure is None
+
+
+def test_ready_503_with_details_is_a_failure() -> None:
+    assert Answer(503, {**LOAD_FAILED, "type": "not_ready"}).load_failure is not None
+
+
+@pytest.mark.parametrize(
+    ("state", "exit_code", "status"),
+    [("exited", 0, "stopped"), ("exited", 143, "stopped"), ("exited", 1, "error"), ("restarting", 1, "error"),
+     ("created", 0, "stopped"), ("paused", 0, "stopped"), ("dead", 137, "error")],
+)
+def test_status_of_containers_that_do_not_run(state: str, exit_code: int, status: str) -> None:
+    with httpx.Client() as http:
+        assert job_status(replace(DEPLOYMENT, state=state, exit_code=exit_code), http)[0] == status
+
+
+def _status_with_live(answer: httpx.Response | None, health: str | None = None) -> tuple[str, str | None]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/live"
+        if answer is None:
+            raise httpx.ConnectError("refused")
+        return answer
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        return job_status(replace(DEPLOYMENT, host_port=7123, health=health), http)
+
+
+def test_status_of_running_containers_comes_from_live() -> None:
+    assert _status_with_live(httpx.Response(200, json={"live": True, "ready": True})) == ("running", None)
+    assert _status_with_live(httpx.Response(200, json={"live": True, "ready": False}))[0] == "starting"
+    status, reason = _status_with_live(httpx.Response(500, json=LOAD_FAILED))
+    assert status == "error" and "no token (/job/entrypoint.py:9)" in (reason or "")
+    assert _status_with_live(None)[0] == "starting"
+    assert _status_with_live(None, health="unhealthy")[0] == "error"
+
+
+def test_container_name_keeps_semver_readable() -> None:
+    assert container_name("adder", "1.2.0") == "adder-1.2.0"
+    assert container_name("adder", "1.2.0-rc.1+build.5") == "adder-1.2.0-rc.1_build.5"
+
+
+def test_url_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert url_host("127.0.0.1") == "127.0.0.1"
+    assert url_host("0.0.0.0") == "127.0.0.1"
+    assert url_host("192.168.1.5") == "192.168.1.5"
+    monkeypatch.setenv("DOCKER_HOST", "tcp://build-box:2375")
+    assert url_host("0.0.0.0") == "build-box"
+
+
+def test_age() -> None:
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    assert age(now - timedelta(seconds=42), now) == "42s"
+    assert age(now - timedelta(minutes=7, seconds=5), now) == "7m"
+    assert age(now - timedelta(hours=5), now) == "5h"
+    assert age(now - timedelta(days=3, hours=2), now) == "3d"
+
+
+def test_redact_hides_every_secret() -> None:
+    assert redact("token=s3cr3t user=bob s3cr3t", ["s3cr3t"]) == "token=[secret] user=bob [secret]"
