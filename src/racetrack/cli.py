@@ -6,9 +6,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from racetrack import __version__
+from racetrack.manifest import (
+    Manifest,
+    ManifestError,
+    MissingEnvFile,
+    Problem,
+    load_manifest,
+    secret_build_env,
+    secret_runtime_env,
+)
 
 app = typer.Typer(
     name="racetrack",
@@ -25,7 +36,9 @@ JobDir = Annotated[
 ]
 Overrides = Annotated[
     list[str] | None,
-    typer.Option("--extra", "-e", help="Override a manifest field: -e key.path=value (value parsed as YAML)."),
+    typer.Option(
+        "--extra", "-e", help="Override a manifest field: -e key.path=value (value parsed as YAML)."
+    ),
 ]
 
 
@@ -46,3 +59,355 @@ def main(
 
 
 # --- commands: each helper adds its own below, keeping them thin ---
+
+
+def report_problems(problems: list[Problem], where: str) -> typer.Exit:
+    """Print each problem on its own line, then a summary; return the Exit to raise."""
+    for problem in problems:
+        err_console.print(escape(str(problem)), highlight=False, soft_wrap=True)
+    count = len(problems)
+    return fail(f"{count} problem{'s' if count != 1 else ''} in {where}; see docs/manifest.md")
+
+
+def load_job_manifest(path: Path, extra: list[str] | None) -> Manifest:
+    """Load a job's manifest for a command; on bad input print every problem and exit 1."""
+    try:
+        return load_manifest(path, extra or ())
+    except ManifestError as error:
+        raise report_problems(error.problems, "the manifest") from None
+
+
+@app.command()
+def validate(path: JobDir = Path("."), extra: Overrides = None) -> None:
+    """Check a manifest: print it normalized (defaults, extends and -e applied), or list every problem."""
+    manifest = load_job_manifest(path, extra)
+    problems: list[Problem] = []
+    for read_secrets in (secret_build_env, secret_runtime_env):
+        try:
+            read_secrets(manifest)
+        except MissingEnvFile as missing:
+            for problem in missing.problems:
+                err_console.print(f"warning: {escape(str(problem))}", highlight=False, soft_wrap=True)
+        except ManifestError as error:
+            problems += error.problems
+    if problems:
+        raise report_problems(problems, "the secret env files")
+    typer.echo(yaml.safe_dump(manifest.data, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@app.command("run-local")
+def run_local(
+    path: JobDir = Path("."),
+    port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 7000,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    extra: Overrides = None,
+) -> None:
+    """Serve the job from this Python environment (no Docker), with runtime_env and secret env applied."""
+    import os
+
+    from racetrack.wrapper.local import job_urls, local_env
+    from racetrack.wrapper.server import serve
+    from racetrack.wrapper.settings import settings_from_manifest
+
+    manifest = load_job_manifest(path, extra)
+    try:
+        env = local_env(manifest)
+    except MissingEnvFile as missing:
+        raise report_problems(missing.problems, "the secret runtime env file") from None
+    except ManifestError as error:
+        raise report_problems(error.problems, "the secret runtime env file") from None
+    os.environ.update(env)
+    name, version = escape(manifest.name), escape(manifest.version)
+    console.print(f"Serving job [bold]{name}[/] {version} from {manifest.root}")
+    for what, url in job_urls(host, port).items():
+        console.print(f"  {what + ':':12} {url}", highlight=False, soft_wrap=True)
+    serve(settings_from_manifest(manifest), host, port)
+
+
+# --- build: `racetrack build`, `racetrack build-logs`, `racetrack images bootstrap` (docs/building.md) ---
+
+images_app = typer.Typer(help="Base images for job builds.", no_args_is_help=True)
+app.add_typer(images_app, name="images")
+
+
+@app.command()
+def build(
+    path: JobDir = Path("."),
+    extra: Overrides = None,
+    source: Annotated[
+        str, typer.Option("--source", help="git: clone git.remote at git.branch; local: the job directory.")
+    ] = "git",
+    base_image: Annotated[
+        str | None, typer.Option("--base-image", help="Python base image (default: the racetrack config's).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show steps only, not their output.")] = False,
+) -> None:
+    """Build the job's Docker image (a no-op when nothing changed); prints the image tag."""
+    from racetrack.build import BuildError, build_image
+    from racetrack.build.config import ConfigError
+    from racetrack.build.progress import BuildProgress
+    from racetrack.build.source import manifest_drift
+
+    if source not in ("git", "local"):
+        raise fail(f"--source must be 'git' or 'local', not {escape(source)!r}")
+    manifest = load_job_manifest(path, extra)
+    if source == "local" and (warning := manifest_drift(manifest)):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    try:
+        with BuildProgress(err_console, quiet) as progress:
+            built = build_image(manifest, source, base_image, progress)  # type: ignore[arg-type]
+    except (BuildError, ConfigError) as error:
+        raise fail(escape(str(error))) from None
+    except ManifestError as error:
+        raise report_problems(error.problems, "the secret build env file") from None
+    state = "up to date, nothing built" if built.cached else "built"
+    err_console.print(f"{escape(built.tag)} ({state}); log: {escape(str(built.log_path))}", highlight=False)
+    console.print(built.tag, highlight=False)
+
+
+@app.command("build-logs")
+def build_logs(
+    path: JobDir = Path("."),
+    extra: Overrides = None,
+    list_all: Annotated[bool, typer.Option("--list", help="List the job's build logs instead.")] = False,
+) -> None:
+    """Print the job's latest build log (kept by `racetrack build`, secrets redacted)."""
+    from racetrack.build.logs import job_logs
+
+    manifest = load_job_manifest(path, extra)
+    logs = job_logs(manifest.name)
+    if not logs:
+        raise fail(f"no build logs for job {escape(manifest.name)!r} yet; run `racetrack build` first")
+    if list_all:
+        for log in logs:
+            console.print(str(log), highlight=False, soft_wrap=True)
+        return
+    typer.echo(logs[-1].read_text(), nl=False)
+
+
+@images_app.command("bootstrap")
+def images_bootstrap(
+    suite: Annotated[str, typer.Option(help="Debian suite to bootstrap.")] = "bookworm",
+    mirror: Annotated[str | None, typer.Option(help="Debian mirror (default: the one apt uses).")] = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when the configured base image is on the engine.")
+    ] = False,
+    make_default: Annotated[
+        bool, typer.Option("--default/--no-default", help="Make it the racetrack config's base image.")
+    ] = True,
+) -> None:
+    """Build a Python base image from Debian packages (no registry needed) and make it the default."""
+    from racetrack.build import BuildError, connect
+    from racetrack.build.bootstrap import ensure_base_image
+    from racetrack.build.config import ConfigError, config_path
+
+    try:
+        client = connect()
+        with err_console.status("bootstrapping"):
+            tag, built = ensure_base_image(client, suite, mirror, if_missing, make_default, _dim_line)
+    except (BuildError, ConfigError) as error:
+        raise fail(escape(str(error))) from None
+    state = "built" if built else "already on the engine"
+    default = f"; default base image in {config_path()}" if make_default else ""
+    err_console.print(f"{escape(tag)} ({state}){escape(default)}", highlight=False, soft_wrap=True)
+
+
+def _dim_line(line: str) -> None:
+    err_console.print(f"[dim]{escape(line)}[/]", highlight=False, soft_wrap=True)
+
+
+# --- deploy: `racetrack deploy`, `list`, `logs`, `call`, `delete` on a Docker engine (docs/deploying.md) ---
+
+JobName = Annotated[str, typer.Argument(help="Job name (the manifest's `name`).", show_default=False)]
+JobVersion = Annotated[
+    str | None, typer.Option("--version", "-v", help="Job version or 'latest' (default: the highest SemVer).")
+]
+
+
+@app.command()
+def deploy(
+    path: JobDir = Path("."),
+    extra: Overrides = None,
+    source: Annotated[
+        str, typer.Option("--source", help="git: clone git.remote at git.branch; local: the job directory.")
+    ] = "git",
+    base_image: Annotated[
+        str | None, typer.Option("--base-image", help="Python base image (default: the racetrack config's).")
+    ] = None,
+    host_port: Annotated[
+        int | None, typer.Option("--host-port", help="Host port to publish the job on (default: a free one).")
+    ] = None,
+    bind: Annotated[str, typer.Option("--bind", help="Host address to publish the port on.")] = "127.0.0.1",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a deployed name+version once the new container is ready.")
+    ] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Fail the deploy when a docs input example fails.")
+    ] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the build's output too.")] = False,
+) -> None:
+    """Build the job's image, run it on the Docker engine, wait until it is ready and smoke check it."""
+    from racetrack.build import BuildError, BuiltImage, build_image
+    from racetrack.build.config import ConfigError
+    from racetrack.build.progress import BuildProgress
+    from racetrack.deploy import DeployError, DeployOptions, StartFailed
+    from racetrack.deploy import deploy as deploy_job
+    from racetrack.deploy.progress import DeployDisplay
+    from racetrack.deploy.render import print_deployed, print_start_failure
+
+    if source not in ("git", "local"):
+        raise fail(f"--source must be 'git' or 'local', not {escape(source)!r}")
+    manifest = load_job_manifest(path, extra)
+
+    def build_job(manifest: Manifest) -> BuiltImage:
+        with BuildProgress(err_console, quiet=not verbose) as progress:
+            built = build_image(manifest, source, base_image, progress)  # type: ignore[arg-type]
+        state = "up to date, nothing built" if built.cached else "built"
+        err_console.print(f"image {escape(built.tag)} ({state})", highlight=False, soft_wrap=True)
+        return built
+
+    options = DeployOptions(host_port=host_port, bind=bind, timeout=timeout, force=force, verify=verify)
+    try:
+        with DeployDisplay(err_console) as display:
+            deployed = deploy_job(manifest, build_job, options, display)
+    except StartFailed as error:
+        print_start_failure(err_console, error, manifest.name, manifest.version)
+        raise typer.Exit(1) from None
+    except (DeployError, BuildError, ConfigError) as error:
+        raise fail(escape(str(error))) from None
+    except ManifestError as error:
+        raise report_problems(error.problems, "the secret env files") from None
+    print_deployed(console, deployed)
+
+
+@app.command("list")
+def list_jobs(
+    name: Annotated[str | None, typer.Argument(help="Only this job.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Deployed jobs: name, version, status (starting/running/error/stopped), URL and age."""
+    import json
+    from datetime import UTC, datetime
+
+    from racetrack.deploy.jobs import job_rows
+    from racetrack.deploy.render import jobs_table
+
+    rows = job_rows(_engine(), name)
+    now = datetime.now(UTC)
+    if as_json:
+        typer.echo(json.dumps([row.as_json(now) for row in rows], indent=2))
+    elif not rows:
+        err_console.print("no jobs deployed; `racetrack deploy DIR` deploys one", highlight=False)
+    else:
+        console.print(jobs_table(rows, now))
+
+
+@app.command()
+def logs(
+    name: JobName,
+    version: JobVersion = None,
+    tail: Annotated[int | None, typer.Option("--tail", "-n", help="Only the last N lines.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+) -> None:
+    """Print a deployed job's output (secret values redacted)."""
+    from racetrack.deploy.logs import stream_lines
+
+    container = _job_container(name, version)
+    try:
+        for line in stream_lines(container, tail, follow):
+            typer.echo(line)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+@app.command()
+def call(
+    name: JobName,
+    endpoint: Annotated[
+        str | None, typer.Argument(help="Endpoint: /perform (default), /explain, or a full /api/... path.")
+    ] = None,
+    payload: Annotated[
+        str | None, typer.Argument(help="JSON or YAML object, @file, or @- for stdin (default: {}).")
+    ] = None,
+    version: JobVersion = None,
+    curl: Annotated[bool, typer.Option("--curl", help="Print the equivalent curl command instead.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the result.")] = 300,
+) -> None:
+    """Call a deployed job's endpoint and print the JSON result."""
+    import httpx
+
+    from racetrack.deploy import calls
+    from racetrack.deploy.registry import deployment_from
+    from racetrack.deploy.render import print_call_response
+
+    endpoint, payload = calls.split_arguments(endpoint, payload)
+    try:
+        body = calls.parse_payload(payload)
+    except calls.PayloadError as error:
+        raise fail(escape(str(error))) from None
+    deployment = deployment_from(_job_container(name, version))
+    if deployment.url is None:
+        raise fail(f"{escape(name)} {escape(deployment.version)} publishes no port; deploy it again")
+    url = deployment.url + calls.endpoint_path(endpoint)
+    if curl:
+        console.print(calls.curl_command(url, body), highlight=False, soft_wrap=True, markup=False)
+        return
+    try:
+        response = httpx.post(url, json=body, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise fail(
+            f"{escape(name)} {escape(deployment.version)} did not answer at {url} ({escape(repr(error))}); "
+            "`racetrack list` shows its status, `racetrack logs` its output"
+        ) from None
+    if not print_call_response(console, err_console, response):
+        raise typer.Exit(1)
+
+
+@app.command()
+def delete(
+    name: JobName,
+    version: JobVersion = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete all versions without asking.")] = False,
+) -> None:
+    """Stop and remove a deployed job version, or every version of the job (asks first)."""
+    import sys
+
+    from racetrack.deploy import DeployError
+    from racetrack.deploy.jobs import containers_to_delete
+    from racetrack.deploy.jobs import delete as delete_container
+
+    try:
+        containers = containers_to_delete(_engine(), name, version)
+        if version is None and not yes:
+            if not sys.stdin.isatty():
+                raise fail(f"deleting every version of {escape(name)} needs confirmation: pass --yes")
+            names = ", ".join(container.name for container in containers)
+            typer.confirm(f"Delete every version of {name} ({names})?", abort=True)
+        for container in containers:
+            gone = delete_container(container)
+            what = f"{gone.name} {gone.version} (container {gone.container_name})"
+            console.print(f"deleted {escape(what)}", highlight=False)
+    except DeployError as error:
+        raise fail(escape(str(error))) from None
+
+
+def _engine():  # noqa: ANN202 - docker is imported lazily, like every command's heavy dependency
+    """The Docker engine, or exit with the message saying how to start one."""
+    from racetrack.build import BuildError, connect
+
+    try:
+        return connect()
+    except BuildError as error:
+        raise fail(escape(str(error))) from None
+
+
+def _job_container(name: str, version: str | None):  # noqa: ANN202 - see _engine
+    """The container of a deployed job version ('latest' or None: the highest), or exit saying what is."""
+    from racetrack.deploy.registry import resolve_container
+    from racetrack.deploy.versions import VersionNotFound
+
+    try:
+        return resolve_container(_engine(), name, version)
+    except VersionNotFound as error:
+        raise fail(escape(str(error))) from None

@@ -1,0 +1,30 @@
+# A job image on the racetrack wrapper base. Layer order keeps code-only changes fast: system packages,
+# then the requirements in the job's own venv (/opt/job/venv, never mixed with the wrapper's), then the
+# source. racetrack.build fills in the double-brace placeholders; the rest is plain Dockerfile.
+FROM {{ wrapper_image }} AS system
+USER root
+{{ build_env }}
+{{ system_packages }}
+
+# Requirements are installed in a stage of their own: its build arg, pip config and CA bundle never
+# reach the final image, and the secret build env exists only in the pip process (see secret_exec.py).
+FROM system AS requirements
+ARG RACETRACK_SECRETS_URL=
+COPY racetrack-build/ /opt/racetrack-build/
+ENV PIP_CONFIG_FILE=/opt/racetrack-build/pip.conf \
+    SSL_CERT_FILE=/opt/racetrack-build/ca.crt \
+    REQUESTS_CA_BUNDLE=/opt/racetrack-build/ca.crt \
+    GIT_SSL_CAINFO=/opt/racetrack-build/ca.crt
+{{ requirements }}
+
+FROM system
+COPY --from=requirements /opt/job/venv /opt/job/venv
+{{ runtime_env }}
+COPY --chown=racetrack:racetrack job/ /src/job/
+WORKDIR /src/job
+USER racetrack
+EXPOSE 7000
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7000/live', timeout=4)"]
+CMD ["python", "-m", "racetrack.wrapper", "run", "--manifest", "fatman.yaml"]

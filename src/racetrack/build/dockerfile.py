@@ -1,0 +1,83 @@
+"""Render the Dockerfile templates of images/python3 for one job."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+from racetrack.build.checkout import template
+from racetrack.build.engine import BuildError
+from racetrack.manifest import Manifest
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_APT_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+:=~_-]*$")
+
+
+def render(text: str, values: dict[str, str]) -> str:
+    """Fill `{{ name }}` placeholders; every placeholder must have a value."""
+
+    def value(match: re.Match[str]) -> str:
+        return values[match.group(1)]
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def job_dockerfile(manifest: Manifest, wrapper_image: str) -> str:
+    """The job's Dockerfile on `wrapper_image`."""
+    return render(
+        template("job.Dockerfile"),
+        {
+            "wrapper_image": wrapper_image,
+            "build_env": env_lines(manifest.build_env, manifest, "build_env"),
+            "system_packages": apt_step(manifest),
+            "requirements": requirements_steps(manifest.python.requirements_path),
+            "runtime_env": env_lines(manifest.runtime_env, manifest, "runtime_env"),
+        },
+    )
+
+
+def env_lines(env: dict[str, str], manifest: Manifest, field: str) -> str:
+    """ENV instructions with values quoted so Docker takes them literally (no $ expansion)."""
+    lines = []
+    for key, value in env.items():
+        if "\n" in value or "\r" in value:
+            raise BuildError(
+                f"{manifest.path}: {field}.{key} holds a line break; env values must be one line"
+            )
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+        lines.append(f'ENV {key}="{quoted}"')
+    return "\n".join(lines)
+
+
+def apt_step(manifest: Manifest) -> str:
+    packages = list(manifest.system_dependencies)
+    for name in packages:
+        if not _APT_PACKAGE.match(name):
+            raise BuildError(
+                f"{manifest.path}: system_dependencies has {name!r}, which is not a Debian package name "
+                "(like 'libgomp1' or 'curl=7.88.1-10')"
+            )
+    if not packages:
+        return ""
+    return (
+        "RUN apt-get -q update \\\n"
+        " && DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends \\\n"
+        f"    {' '.join(packages)} \\\n"
+        " && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin"
+    )
+
+
+def requirements_steps(requirements_path: str | None) -> str:
+    """Create the job venv and install requirements into it with the secret build env (only the file is
+    copied first, so code changes keep this layer cached)."""
+    if not requirements_path:
+        return "RUN python -m venv --without-pip /opt/job/venv"
+    inside = f"/src/job/{requirements_path}"
+    return (
+        f"COPY {json.dumps(['job/' + requirements_path, inside])}\n"
+        "RUN python -m venv /opt/job/venv \\\n"
+        " && cd /src/job \\\n"
+        " && python /opt/racetrack-build/secret_exec.py \\\n"
+        f"    /opt/job/venv/bin/pip install --no-cache-dir --progress-bar off -r {shlex.quote(inside)}"
+    )
