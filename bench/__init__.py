@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of the racetrack wrapper and builder: `python -m bench --help`."""
