@@ -4,8 +4,6 @@ set -euo pipefail
 if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
   exit 0
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt_get() { apt-get -o DPkg::Lock::Timeout=600 -qq "$@"; }
-apt_get update
-apt_get install --no-install-recommends chromium chromium-driver fonts-liberation >/dev/null
+source "$(dirname "$0")/../lib/apt.sh"
+apt_install chromium chromium-driver fonts-liberation
 chromium --version

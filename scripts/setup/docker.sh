@@ -9,16 +9,8 @@ engine_up() { docker info >/dev/null 2>&1; }
 
 if ! engine_up; then
   if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt_get() { apt-get -o DPkg::Lock::Timeout=600 -qq "$@"; }
-    policy=/usr/sbin/policy-rc.d
-    added_policy=0
-    if [ ! -e "$policy" ]; then
-      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
-    fi
-    trap 'if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi' EXIT
-    apt_get update
-    apt_get install --no-install-recommends docker.io debootstrap >/dev/null
+    source scripts/lib/apt.sh
+    apt_install docker.io debootstrap
   fi
   # No iptables here (containers that need the network use host networking); docker-proxy still
   # publishes ports on 127.0.0.1.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from racetrack import __version__
+
+if TYPE_CHECKING:  # the heavy build modules are imported by the commands that need them
+    from racetrack.build import BuiltImage
 from racetrack.manifest import (
     Manifest,
     ManifestError,
@@ -127,6 +130,26 @@ def run_local(
 # --- build: `racetrack build`, `racetrack build-logs`, `racetrack images bootstrap` (docs/building.md) ---
 
 images_app = typer.Typer(help="Base images for job builds.", no_args_is_help=True)
+SourceOption = Annotated[
+    str, typer.Option("--source", help="git: clone git.remote at git.branch; local: the job directory.")
+]
+BaseImageOption = Annotated[
+    str | None, typer.Option("--base-image", help="Python base image (default: the racetrack config's).")
+]
+
+
+def build_with_progress(manifest: Manifest, source: str, base_image: str | None, quiet: bool) -> BuiltImage:
+    """Build the job's image with a live progress display on stderr."""
+    from racetrack.build import build_image
+    from racetrack.build.progress import BuildProgress
+
+    with BuildProgress(err_console, quiet) as progress:
+        return build_image(manifest, source, base_image, progress)  # type: ignore[arg-type]
+
+
+def check_source(source: str) -> None:
+    if source not in ("git", "local"):
+        raise fail(f"--source must be 'git' or 'local', not {escape(source)!r}")
 app.add_typer(images_app, name="images")
 
 
@@ -134,28 +157,21 @@ app.add_typer(images_app, name="images")
 def build(
     path: JobDir = Path("."),
     extra: Overrides = None,
-    source: Annotated[
-        str, typer.Option("--source", help="git: clone git.remote at git.branch; local: the job directory.")
-    ] = "git",
-    base_image: Annotated[
-        str | None, typer.Option("--base-image", help="Python base image (default: the racetrack config's).")
-    ] = None,
+    source: SourceOption = "git",
+    base_image: BaseImageOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show steps only, not their output.")] = False,
 ) -> None:
     """Build the job's Docker image (a no-op when nothing changed); prints the image tag."""
-    from racetrack.build import BuildError, build_image
+    from racetrack.build import BuildError
     from racetrack.build.config import ConfigError
-    from racetrack.build.progress import BuildProgress
     from racetrack.build.source import manifest_drift
 
-    if source not in ("git", "local"):
-        raise fail(f"--source must be 'git' or 'local', not {escape(source)!r}")
+    check_source(source)
     manifest = load_job_manifest(path, extra)
     if source == "local" and (warning := manifest_drift(manifest)):
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     try:
-        with BuildProgress(err_console, quiet) as progress:
-            built = build_image(manifest, source, base_image, progress)  # type: ignore[arg-type]
+        built = build_with_progress(manifest, source, base_image, quiet)
     except (BuildError, ConfigError) as error:
         raise fail(escape(str(error))) from None
     except ManifestError as error:
@@ -228,12 +244,8 @@ JobVersion = Annotated[
 def deploy(
     path: JobDir = Path("."),
     extra: Overrides = None,
-    source: Annotated[
-        str, typer.Option("--source", help="git: clone git.remote at git.branch; local: the job directory.")
-    ] = "git",
-    base_image: Annotated[
-        str | None, typer.Option("--base-image", help="Python base image (default: the racetrack config's).")
-    ] = None,
+    source: SourceOption = "git",
+    base_image: BaseImageOption = None,
     host_port: Annotated[
         int | None, typer.Option("--host-port", help="Host port to publish the job on (default: a free one).")
     ] = None,
@@ -248,21 +260,18 @@ def deploy(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the build's output too.")] = False,
 ) -> None:
     """Build the job's image, run it on the Docker engine, wait until it is ready and smoke check it."""
-    from racetrack.build import BuildError, BuiltImage, build_image
+    from racetrack.build import BuildError
     from racetrack.build.config import ConfigError
-    from racetrack.build.progress import BuildProgress
     from racetrack.deploy import DeployError, DeployOptions, StartFailed
     from racetrack.deploy import deploy as deploy_job
     from racetrack.deploy.progress import DeployDisplay
     from racetrack.deploy.render import print_deployed, print_start_failure
 
-    if source not in ("git", "local"):
-        raise fail(f"--source must be 'git' or 'local', not {escape(source)!r}")
+    check_source(source)
     manifest = load_job_manifest(path, extra)
 
     def build_job(manifest: Manifest) -> BuiltImage:
-        with BuildProgress(err_console, quiet=not verbose) as progress:
-            built = build_image(manifest, source, base_image, progress)  # type: ignore[arg-type]
+        built = build_with_progress(manifest, source, base_image, quiet=not verbose)
         state = "up to date, nothing built" if built.cached else "built"
         err_console.print(f"image {escape(built.tag)} ({state})", highlight=False, soft_wrap=True)
         return built
