@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
-from runtime_helpers import Server, start_server
+from runtime_helpers import JOB, job_options
+
+from server_process import ServerProcess, job_server
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """`server(*options, env=...)` starts a server for the runtime test job; all are stopped afterwards."""
-    started: list[Server] = []
+def server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """`server(*options, env=..., job=..., wait_path=...)` starts a server for a runtime test job; all are
+    stopped afterwards."""
+    with ExitStack() as running:
 
-    def start(*args: str, env: dict[str, str] | None = None, **options: Any) -> Server:
-        started.append(start_server(tmp_path, *args, env=env, **options))
-        return started[-1]
+        def start(
+            *args: str, env: dict[str, str] | None = None, job: Path = JOB, wait_path: str = "/ready"
+        ) -> ServerProcess:
+            options = [*job_options(job), *args]
+            return running.enter_context(job_server(options, env, wait_path, log_dir=tmp_path))
 
-    yield start
-    for each in started:
-        if each.process.poll() is None:
-            os.killpg(each.process.pid, signal.SIGKILL)
-            each.process.wait()
+        yield start
 
 
 @pytest.fixture

@@ -9,11 +9,14 @@ import re
 import signal
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from runtime_helpers import HERE, cpu_seconds, wait_for
+from runtime_helpers import HERE, cpu_seconds
+
+from server_process import ServerProcess, wait_for
 
 
 def post(url: str, payload: dict, **options) -> httpx.Response:
@@ -109,12 +112,19 @@ def test_worker_that_dies_fails_only_its_call_and_is_replaced(server):
     assert 'fatman_worker_restarts_total{reason="crash"} 2.0' in httpx.get(job.url + "/metrics").text
 
 
+@contextlib.contextmanager
+def _sigterm_during_call(job: ServerProcess, seconds: float, after: float) -> Iterator[Future]:
+    """Start a call lasting `seconds`, SIGTERM the server `after` seconds into it; yields the call."""
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(post, job.url + "/api/v1/perform", {"seconds": seconds})
+        time.sleep(after)
+        job.process.send_signal(signal.SIGTERM)
+        yield call
+
+
 def test_sigterm_lets_the_call_in_flight_finish_refuses_new_ones_and_exits_0(server):
     job = server("--shutdown-grace", "10")
-    with ThreadPoolExecutor(1) as pool:
-        slow = pool.submit(post, job.url + "/api/v1/perform", {"seconds": 2})
-        time.sleep(0.5)
-        job.process.send_signal(signal.SIGTERM)
+    with _sigterm_during_call(job, seconds=2, after=0.5) as slow:
         time.sleep(0.3)
         ready = httpx.get(job.url + "/ready")
         refused = post(job.url + "/api/v1/perform", {})
@@ -126,14 +136,11 @@ def test_sigterm_lets_the_call_in_flight_finish_refuses_new_ones_and_exits_0(ser
 
 def test_grace_period_end_stops_at_once_with_exit_0(server):
     job = server("--shutdown-grace", "0.5")
-    with ThreadPoolExecutor(1) as pool:
-        slow = pool.submit(post, job.url + "/api/v1/perform", {"seconds": 20})
-        time.sleep(0.3)
-        job.process.send_signal(signal.SIGTERM)
+    with _sigterm_during_call(job, seconds=20, after=0.3) as slow:
         assert job.process.wait(10) == 0
         with contextlib.suppress(httpx.TransportError):
             assert slow.result().status_code != 200
-    assert "still in flight" in job.log()
+    assert "still in flight" in job.output()
 
 
 def _stream_lines(url: str, payload: dict, headers: dict | None = None) -> tuple[httpx.Response, list[str]]:
@@ -213,7 +220,7 @@ def test_request_ids_in_responses_error_bodies_and_structured_logs(server):
         assert failed.headers["x-request-tracing-id"] == "trace-bad-2"
         assert failed.json()["request_id"] == "trace-bad-2"
         job.stop()
-        records = [json.loads(line) for line in job.log().splitlines() if line.startswith("{")]
+        records = [json.loads(line) for line in job.output().splitlines() if line.startswith("{")]
         assert all({"ts", "level", "logger", "message", "request_id"} <= set(r) for r in records)
         user_line = [r for r in records if r["logger"] == "runtime_job" and r["request_id"] == "trace-ok-1"]
         assert user_line, "the job's own log line carries the caller's request id"

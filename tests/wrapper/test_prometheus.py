@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from wrapper_helpers import free_port, sample_server
+from wrapper_helpers import sample_server
+
+from server_process import free_port
 
 pytestmark = pytest.mark.prometheus
 

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from wrapper_helpers import REPO, SAMPLES, job_server, sample_server
+from wrapper_helpers import REPO, SAMPLES, sample_server
+
+from server_process import job_server
 
 
 def test_python_class_multiplies_and_documents_itself() -> None:

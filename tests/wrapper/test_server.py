@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wrapper_helpers import job_server, wait_for, write_job
+from wrapper_helpers import write_job
+
+from server_process import job_server, wait_for
 
 SLOW_INIT_JOB = """
 import pathlib, time
