@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from deploy_helpers import JOBS, RACETRACK, JobRepo, deploy, listed, racetrack
+from deploy_helpers import JOBS, RACETRACK, JobRepo, deploy, git, listed, racetrack
 
 pytestmark = pytest.mark.docker
 
@@ -208,3 +208,16 @@ def test_delete(lifecycle: JobRepo, engine: Any) -> None:
     assert listed(lifecycle.name) == []
     gone = racetrack("delete", lifecycle.name, "--yes")
     assert gone.exit_code == 1 and "no job named" in gone.stderr
+
+
+def test_a_new_commit_with_an_unchanged_job_reports_the_new_git_version(lifecycle: JobRepo) -> None:
+    deploy(lifecycle)
+    [first] = listed(lifecycle.name)
+    assert first["git_commit"] == lifecycle.commit
+    git(lifecycle.root, "commit", "--allow-empty", "-m", "nothing in the job changes")
+    result = deploy(lifecycle, "--force")
+    assert "up to date, nothing built" in result.output  # the image is reused...
+    [second] = listed(lifecycle.name)
+    assert second["git_commit"] == lifecycle.commit != first["git_commit"]  # ...but the commit is current
+    health = httpx.get(second["url"] + "/health", timeout=10).json()
+    assert health["git_version"] == lifecycle.commit

@@ -40,6 +40,7 @@ class BuiltImage:
     cached: bool
     log_path: Path
     source: str
+    commit: str = ""  # the source commit of this build; a cached image may carry an older one in its label
 
 
 def build_image(
@@ -72,7 +73,8 @@ def build_image(
                 f"racetrack: {tag} is up to date: same manifest, source, racetrack and base image; "
                 "nothing to build"
             )
-            return BuiltImage(tag, client.images.get(tag).id, True, log.path, job_source.origin)
+            image_id = client.images.get(tag).id
+            return BuiltImage(tag, image_id, True, log.path, job_source.origin, job_source.commit)
         with build_server(manifest, secrets, pip, log) as server:
             for folder in (work / "wrapper-context", context):
                 write_support_files(folder, container_pip_conf(pip, server), pip.cert)
@@ -84,7 +86,7 @@ def build_image(
         labels = image_labels(manifest, job_source, openapi)
         final_id = run_build(client, log, dockerfile_text=f"FROM {image_id}\n", tag=tag, labels=labels)
         log.line(f"racetrack: built {tag}")
-        return BuiltImage(tag, final_id, False, log.path, job_source.origin)
+        return BuiltImage(tag, final_id, False, log.path, job_source.origin, job_source.commit)
 
 
 def prepare_job_context(

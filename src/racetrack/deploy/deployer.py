@@ -78,7 +78,7 @@ def deploy(
     if old is not None:
         check_replaceable(deployment_from(old), options)
     image = build(manifest)
-    commit = (client.images.get(image.tag).labels or {}).get(COMMIT_LABEL, "")
+    commit = image.commit or (client.images.get(image.tag).labels or {}).get(COMMIT_LABEL, "")
     spec = ContainerSpec(
         image=image.tag,
         name=container_name(manifest.name, manifest.version) + (CANDIDATE_SUFFIX if old else ""),
