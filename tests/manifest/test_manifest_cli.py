@@ -48,7 +48,7 @@ def test_validate_lists_every_problem_and_exits_1(write) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "-e replicas=0: replicas: 0 is less than the minimum of 1",
+        "-e replicas=0: replicas: 0 is less than the minimum of 1; use 1 or more",
         "fatman.yaml:1:7: name: no is read by YAML as a boolean, expected a string; quote it: 'no'",
         "fatman.yaml:2:14: owner_email: 'moron' is not an email address",
         "fatman.yaml:8:1: python: duplicate key 'python': first set at line 6, column 1; keep only one",

@@ -87,7 +87,7 @@ def test_duplicate_keys_are_listed_with_schema_problems(write) -> None:
     write(MINIMAL + "name: adder\nreplicas: 0\n")
     assert problems() == [
         "fatman.yaml:8:1: name: duplicate key 'name': first set at line 1, column 1; keep only one",
-        "fatman.yaml:9:11: replicas: 0 is less than the minimum of 1",
+        "fatman.yaml:9:11: replicas: 0 is less than the minimum of 1; use 1 or more",
     ]
 
 
@@ -98,6 +98,18 @@ def test_keys_that_yaml_reads_as_other_types(write) -> None:
         "so quote it: 'yes'",
         "fatman.yaml:10:3: labels: key '2024' is read by YAML as an integer; field names are text, "
         "so quote it: '2024'",
+    ]
+
+
+def test_keys_that_are_lists_or_mappings_are_shown_as_written(write) -> None:
+    write(MINIMAL + "labels:\n  [1, 2]: z\n  {a: 1}: w\n  ? - x\n    - y\n  : v\n")
+    assert problems() == [
+        "fatman.yaml:9:3: labels: key '[1, 2]' is read by YAML as a list; field names are text, "
+        "so quote it: '[1, 2]'",
+        "fatman.yaml:10:3: labels: key '{a: 1}' is read by YAML as a mapping; field names are text, "
+        "so quote it: '{a: 1}'",
+        "fatman.yaml:11:5: labels: key '- x - y' is read by YAML as a list; field names are text, "
+        "so quote it: '- x - y'",
     ]
 
 

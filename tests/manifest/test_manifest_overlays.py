@@ -60,8 +60,8 @@ def test_problems_point_into_the_file_the_value_came_from(write) -> None:
     write(BASE.replace("max_concurrency: 2", "max_concurrency: 0"), "base.yaml")
     write("extends: base.yaml\nname: adder\nreplicas: 0\n")
     assert problems() == [
-        "base.yaml:8:20: python.max_concurrency: 0 is less than the minimum of 1",
-        "fatman.yaml:3:11: replicas: 0 is less than the minimum of 1",
+        "base.yaml:8:20: python.max_concurrency: 0 is less than the minimum of 1; use 1 or more",
+        "fatman.yaml:3:11: replicas: 0 is less than the minimum of 1; use 1 or more",
     ]
 
 
@@ -147,6 +147,64 @@ def test_override_problems_name_the_override(write) -> None:
         "-e extends=base.yaml: extends: cannot be overridden; set it in the manifest",
         "-e labels=[: invalid YAML: expected the node content, but found '<stream end>'",
         "-e nonsense: expected key.path=value, e.g. -e git.branch=main",
-        "-e replicas=0: replicas: 0 is less than the minimum of 1",
+        "-e replicas=0: replicas: 0 is less than the minimum of 1; use 1 or more",
         "-e version=1.0: version: 1.0 is read by YAML as a float, expected a string; quote it: '1.0'",
+    ]
+
+
+UNKNOWN_FOO = "unknown field 'foo'; known fields here: extends, name, owner_email, lang, version"
+
+
+def test_missing_base_does_not_hide_the_overlays_own_problems(write) -> None:
+    write("extends: nope.yaml\nname: BAD\nfoo: 1\nreplicas: 0\n")
+    listed = problems()
+    assert listed[:2] == [
+        "fatman.yaml:1:10: extends: 'nope.yaml' does not exist (looked for nope.yaml)",
+        "fatman.yaml:2:7: name: 'BAD' is not a valid job name: use lowercase letters, digits and '-' "
+        "(starting and ending with a letter or digit), at most 63 characters",
+    ]
+    assert listed[2].startswith(f"fatman.yaml:3:1: foo: {UNKNOWN_FOO}")
+    assert listed[3:] == ["fatman.yaml:4:11: replicas: 0 is less than the minimum of 1; use 1 or more"]
+
+
+def test_cycle_does_not_hide_the_problems_of_each_file_in_it(write) -> None:
+    write("extends: b.yaml\nname: A\n", "a.yaml")
+    write("extends: a.yaml\nreplicas: many\n", "b.yaml")
+    write("extends: a.yaml\nfoo: 1\n")
+    listed = problems()
+    assert listed[:3] == [
+        "a.yaml:2:7: name: 'A' is not a valid job name: use lowercase letters, digits and '-' "
+        "(starting and ending with a letter or digit), at most 63 characters",
+        "b.yaml:1:10: extends: 'a.yaml' makes a cycle: a.yaml -> b.yaml -> a.yaml; "
+        "remove one of these extends",
+        "b.yaml:2:11: replicas: 'many' is a string, expected an integer",
+    ]
+    assert listed[3].startswith(f"fatman.yaml:2:1: foo: {UNKNOWN_FOO}")
+    assert len(listed) == 4
+
+
+def test_bad_extends_value_does_not_hide_the_other_fields(write) -> None:
+    write("extends: 5\npublic_endpoints: [/a, /a]\n")
+    assert problems() == [
+        "fatman.yaml:1:10: extends: 5 is read by YAML as an integer, expected a string; quote it: '5'",
+        "fatman.yaml:2:24: public_endpoints[1]: '/a' is already listed at public_endpoints[0]; "
+        "remove this one",
+    ]
+
+
+def test_override_that_replaces_a_value_with_a_mapping_names_the_override(write) -> None:
+    write(BASE, "base.yaml")
+    write("extends: base.yaml\nname: adder\n")
+    assert problems(".", ["name.first=x", "replicas.count.of=2"]) == [
+        "-e name.first=x: name: {'first': 'x'} is a mapping, expected a string",
+        "-e replicas.count.of=2: replicas: {'count': {'of': 2}} is a mapping, expected an integer",
+    ]
+
+
+def test_override_into_a_mapping_leaves_its_problems_in_the_file(write) -> None:
+    write(BASE.replace("  entrypoint_path: fatman_entrypoint.py\n", ""), "base.yaml")
+    write("extends: base.yaml\nname: adder\n")
+    assert problems(".", ["python.workers=2", "labels.team=x"]) == [
+        "base.yaml:7:3: python.entrypoint_path: required field is missing "
+        "(Path of the .py file with the entrypoint class, relative to the job directory)",
     ]

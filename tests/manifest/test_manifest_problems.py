@@ -65,7 +65,7 @@ def test_every_problem_is_listed_in_file_order(write) -> None:
         f"fatman.yaml:4:10: version: '1.0' {NOT_SEMVER}",
         "fatman.yaml:8:20: python.entrypoint_path: 'main.js' is not a .py file inside the job directory: "
         "use a relative path ending in .py without '..', e.g. fatman_entrypoint.py",
-        "fatman.yaml:9:11: replicas: 0 is less than the minimum of 1",
+        "fatman.yaml:9:11: replicas: 0 is less than the minimum of 1; use 1 or more",
     ]
 
 
@@ -216,7 +216,8 @@ def test_bad_quantities(write, field: str, value: str, message: str) -> None:
          "system_dependencies[0]: 'libgomp1; rm -rf /' is not a Debian package name"),
         ({"public_endpoints": ["api/v1/perform"]},
          "public_endpoints[0]: 'api/v1/perform' is not an endpoint path: start it with '/'"),
-        ({"public_endpoints": ["/a", "/a"]}, "public_endpoints: ['/a', '/a'] has non-unique elements"),
+        ({"public_endpoints": ["/a", "/a"]},
+         "public_endpoints[1]: '/a' is already listed at public_endpoints[0]; remove this one"),
         ({"labels": {"team": ["a"]}}, "labels.team: ['a'] is a list, expected a string"),
         ({"secret_build_env_file": ""}, "secret_build_env_file: '' is not a file path"),
         ({"python": {"entrypoint_path": "../outside.py"}},
@@ -225,13 +226,16 @@ def test_bad_quantities(write, field: str, value: str, message: str) -> None:
         ({"python": {"requirements_path": "/etc/passwd"}},
          "python.requirements_path: '/etc/passwd' is not a file inside the job directory"),
         ({"git": {"directory": "../x"}}, "git.directory: '../x' is not a directory inside the repository"),
-        ({"python": {"max_concurrency": 0}}, "python.max_concurrency: 0 is less than the minimum of 1"),
-        ({"python": {"max_queue": -1}}, "python.max_queue: -1 is less than the minimum of 0"),
+        ({"python": {"max_concurrency": 0}},
+         "python.max_concurrency: 0 is less than the minimum of 1; use 1 or more"),
+        ({"python": {"max_queue": -1}}, "python.max_queue: -1 is less than the minimum of 0; use 0 or more"),
         ({"python": {"request_timeout": 0}},
-         "python.request_timeout: 0 is less than or equal to the minimum of 0"),
+         "python.request_timeout: 0 is not more than 0; use a number above 0"),
         ({"python": {"workers": 1.5}}, "python.workers: 1.5 is a float, expected an integer"),
-        ({"python": {"max_body_bytes": 0}}, "python.max_body_bytes: 0 is less than the minimum of 1"),
-        ({"python": {"shutdown_grace": -1}}, "python.shutdown_grace: -1 is less than the minimum of 0"),
+        ({"python": {"max_body_bytes": 0}},
+         "python.max_body_bytes: 0 is less than the minimum of 1; use 1 or more"),
+        ({"python": {"shutdown_grace": -1}},
+         "python.shutdown_grace: -1 is less than the minimum of 0; use 0 or more"),
         ({"python": {"endpoint_timeouts": {"perform": 5}}},
          "python.endpoint_timeouts.perform: 'perform' is not an endpoint path: start it with '/'"),
         ({"python": {"endpoint_timeouts": {"/perform": "fast"}}},
@@ -247,3 +251,38 @@ def test_each_field_rejects_bad_values(write, fields: dict, message: str) -> Non
     [problem] = problems()
     assert problem.startswith("fatman.yaml:")
     assert message in problem
+
+
+@pytest.mark.parametrize(
+    ("field", "too_big", "maximum"),
+    [
+        ("replicas", "99999999999999999999", 1000),
+        ("replicas", "1001", 1000),
+        ("python.max_concurrency", "10001", 10000),
+        ("python.max_queue", "1000001", 1000000),
+        ("python.request_timeout", "86400.5", 86400),
+        ("python.endpoint_timeouts./perform", "86401", 86400),
+        ("python.workers", "257", 256),
+        ("python.max_body_bytes", str(10**23), 2**34),
+        ("python.shutdown_grace", "3601", 3600),
+    ],
+)
+def test_numbers_have_sensible_maximums(write, field: str, too_big: str, maximum: int) -> None:
+    write(MINIMAL)
+    assert problems(".", [f"{field}={too_big}"]) == [
+        f"-e {field}={too_big}: {field}: {too_big} is more than the maximum of {maximum}; "
+        f"use {maximum} or less"
+    ]
+    assert load_manifest(Path("."), [f"{field}={maximum}"]).data is not None
+
+
+def test_each_repeated_list_item_is_named_where_it_is_written(write) -> None:
+    write(with_fields("public_endpoints:\n  - /a\n  - /b\n  - /a\n  - /b\n  - /a\n"))
+    assert problems() == [
+        "fatman.yaml:11:5: public_endpoints[2]: '/a' is already listed at public_endpoints[0]; "
+        "remove this one",
+        "fatman.yaml:12:5: public_endpoints[3]: '/b' is already listed at public_endpoints[1]; "
+        "remove this one",
+        "fatman.yaml:13:5: public_endpoints[4]: '/a' is already listed at public_endpoints[0]; "
+        "remove this one",
+    ]

@@ -16,10 +16,20 @@ def merge(base: Document, overlay: Document) -> Document:
     data = _merge_data(base.data, overlay.data)
     origins = {}
     for path in _paths(data):
-        origin = overlay.origins.get(path) or base.origins.get(path)
+        origin = overlay.origins.get(path)
+        if origin is None or (origin.implied and isinstance(_value_at(base.data, path), dict)):
+            origin = base.origins.get(path) or origin
         if origin is not None:
             origins[path] = origin
     return Document(data, origins, base.problems + overlay.problems)
+
+
+def _value_at(data: Any, path: FieldPath) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
 
 
 def _merge_data(base: Any, overlay: Any) -> Any:
@@ -53,7 +63,8 @@ def override_document(text: str) -> Document:
         raise ManifestError([Problem(source, problem.message) for problem in error.problems]) from None
     plain = parsed.origins[()].plain if () in parsed.origins else value
     here = Location(source)
-    origins = {(*parts, *path): Origin(here, None, each.plain) for path, each in parsed.origins.items()}
+    origins = {parts[:depth]: Origin(here, implied=True) for depth in range(1, len(parts))}
+    origins |= {(*parts, *path): Origin(here, None, each.plain) for path, each in parsed.origins.items()}
     origins[parts] = Origin(here, None, plain)
     data = parsed.data
     for part in reversed(parts):
@@ -68,24 +79,31 @@ def resolve_extends(
     document = read(path)
     if "extends" not in document.data:
         return document
+    try:
+        base = _extended_file(document, path, chain)
+        return merge(resolve_extends(base, read, (*chain, path)), document)
+    except ManifestError as error:  # no merged manifest to check: check this file's own fields
+        own = schema_problems(document.data, document.origins, Location(display_path(path)), partial=True)
+        raise ManifestError(sort_problems([*document.problems, *own, *error.problems])) from None
+
+
+def _extended_file(document: Document, path: Path, chain: tuple[Path, ...]) -> Path:
+    """Take `extends` out of `document` (read from `path`) and return the base file it names."""
     target = document.data.pop("extends")
     origin = document.origins.get(("extends",))
     where = origin.value if origin else Location(display_path(path))
     problems = schema_problems(target, document.origins, where, "/properties/extends", ("extends",))
+    document.origins = {key: value for key, value in document.origins.items() if key[:1] != ("extends",)}
     if problems:
-        raise ManifestError(document.problems + problems)
+        raise ManifestError(problems)
     base = (path.parent / target).resolve()
     trail = (*chain, path)
     if base in trail:
         cycle = " -> ".join(display_path(step) for step in (*trail[trail.index(base):], base))
-        raise ManifestError([*document.problems, Problem.at(
+        raise ManifestError([Problem.at(
             where, f"{target!r} makes a cycle: {cycle}; remove one of these extends", ("extends",))])
     if not base.is_file():
         state = "is a directory, not a manifest file" if base.is_dir() else "does not exist"
-        raise ManifestError([*document.problems, Problem.at(
+        raise ManifestError([Problem.at(
             where, f"{target!r} {state} (looked for {display_path(base)})", ("extends",))])
-    document.origins = {key: value for key, value in document.origins.items() if key[:1] != ("extends",)}
-    try:
-        return merge(resolve_extends(base, read, trail), document)
-    except ManifestError as error:
-        raise ManifestError(sort_problems([*document.problems, *error.problems])) from None
+    return base

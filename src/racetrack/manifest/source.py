@@ -13,11 +13,15 @@ from racetrack.manifest.problems import FieldPath, Location, ManifestError, Prob
 
 @dataclass(frozen=True)
 class Origin:
-    """Where one value was written: its own position, its key's position, and its text when unquoted."""
+    """Where one value was written: its own position, its key's position, and its text when unquoted.
+
+    `implied`: a mapping no one wrote, implied by a dotted override path (`-e git.branch=x` implies `git`).
+    """
 
     value: Location
     key: Location | None = None
     plain: str | None = None
+    implied: bool = False
 
 
 @dataclass
@@ -46,7 +50,7 @@ def a_yaml_type(value: Any) -> str:
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document; syntax errors raise ManifestError, duplicate keys are recorded problems."""
     loader = yaml.SafeLoader(text)
-    builder = _Builder(loader, file)
+    builder = _Builder(loader, file, text)
     try:
         node = loader.get_single_node()
         data = builder.build(node, ()) if node is not None else None
@@ -79,9 +83,10 @@ def _location(file: str, mark: yaml.Mark) -> Location:
 class _Builder:
     """Turn a composed node tree into Python data, recording origins and key problems on the way."""
 
-    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+    def __init__(self, loader: yaml.SafeLoader, file: str, text: str) -> None:
         self.loader = loader
         self.file = file
+        self.text = text
         self.origins: dict[FieldPath, Origin] = {}
         self.problems: list[Problem] = []
         self._open: set[int] = set()
@@ -112,10 +117,11 @@ class _Builder:
             where = _location(self.file, key_node.start_mark)
             key = self.loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
+                written_key = self._written(key_node)
                 self.problems.append(Problem.at(
-                    where, f"key {key_node.value!r} is read by YAML as {a_yaml_type(key)}; "
-                    f"field names are text, so quote it: '{key_node.value}'", path))
-                key = str(key_node.value)
+                    where, f"key {written_key!r} is read by YAML as {a_yaml_type(key)}; "
+                    f"field names are text, so quote it: '{written_key}'", path))
+                key = written_key
             if id(key_node) in written:
                 if key in seen:
                     first = f"line {seen[key].line}, column {seen[key].column}"
@@ -124,3 +130,9 @@ class _Builder:
                 seen[key] = where
             result[key] = self.build(value_node, (*path, key), where)
         return result
+
+    def _written(self, node: Node) -> str:
+        """A node as the user wrote it: a scalar's text, or a collection's source on one line."""
+        if isinstance(node, ScalarNode):
+            return str(node.value)
+        return " ".join(self.text[node.start_mark.index:node.end_mark.index].split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -14,6 +15,11 @@ from racetrack.manifest.schema import field_paths, schema_errors
 from racetrack.manifest.source import Origin, a_yaml_type, yaml_type_name
 
 _JSON_TYPES = {"integer": {"integer", "number"}, "float": {"number"}, "boolean": {"boolean"}}
+_BOUNDS = {
+    "minimum": "is less than the minimum of {0}; use {0} or more",
+    "maximum": "is more than the maximum of {0}; use {0} or less",
+    "exclusiveMinimum": "is not more than {0}; use a number above {0}",
+}
 _TYPE_WORDS = {
     "string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
     "object": "a mapping", "array": "a list", "null": "null",
@@ -22,11 +28,16 @@ _TYPE_WORDS = {
 
 def schema_problems(
     data: Any, origins: Mapping[FieldPath, Origin], fallback: Location, pointer: str = "",
-    prefix: FieldPath = (),
+    prefix: FieldPath = (), partial: bool = False,
 ) -> list[Problem]:
-    """Every schema violation of `data` (at `prefix` in the manifest), one Problem per field."""
+    """Every schema violation of `data` (at `prefix` in the manifest), one Problem per field.
+
+    `partial`: `data` is only part of a manifest (an overlay), so missing required fields are fine.
+    """
     found: dict[FieldPath, Problem] = {}
     for error in schema_errors(data, pointer):
+        if partial and error.validator == "required":
+            continue
         for path, on_key, message in _explain(error, origins, prefix):
             path = (*prefix, *path)
             found.setdefault(path, Problem.at(_locate(origins, path, on_key, fallback), message, path))
@@ -67,8 +78,25 @@ def _explain(
     elif error.validator == "type":
         origin = origins.get((*prefix, *path))
         yield path, False, type_message(instance, error.validator_value, origin.plain if origin else None)
+    elif error.validator == "uniqueItems" and (repeats := _repeats(instance)):
+        for index, first in repeats:
+            message = f"{show(instance[index])} is already listed at {dotted((*prefix, *path, first))}"
+            yield (*path, index), False, f"{message}; remove this one"
+    elif error.validator in _BOUNDS and "errorMessage" not in schema:
+        yield path, False, f"{show(instance)} {_BOUNDS[error.validator].format(error.validator_value)}"
     else:
         yield path, False, _custom(instance, schema, error)
+
+
+def _repeats(items: list[Any]) -> list[tuple[int, int]]:
+    """(index, index of its first occurrence) for each item of `items` that repeats an earlier one."""
+    first: dict[str, int] = {}
+    repeats = []
+    for index, item in enumerate(items):
+        seen = first.setdefault(json.dumps(item, sort_keys=True, default=repr), index)
+        if seen != index:
+            repeats.append((index, seen))
+    return repeats
 
 
 def _custom(instance: Any, schema: dict[str, Any], error: ValidationError) -> str:
