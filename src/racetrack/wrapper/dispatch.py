@@ -15,12 +15,12 @@ import time
 import types
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
-from concurrent.futures import Future as ThreadFuture
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from racetrack.wrapper.threads import CallThreads, ThreadCall
 
 if TYPE_CHECKING:
     from racetrack.wrapper.workers import WorkerPool
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 Resolve = Callable[[str], Callable[..., Any]]
 
 _END = object()
+_EXPIRED = object()  # the outcome of a thread call whose deadline passed first
 _WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 _SETTINGS_HINT = "(python.max_concurrency / python.max_queue in fatman.yaml)"
 _TIMEOUT_HINT = "(python.request_timeout / python.endpoint_timeouts in fatman.yaml)"
@@ -134,7 +135,7 @@ class _Slot:
         self._released = True
         self._dispatcher._release(time.monotonic() - self._started)
 
-    def release_after(self, work: ThreadFuture[Any] | asyncio.Future[Any]) -> None:
+    def release_after(self, work: ThreadCall | asyncio.Future[Any]) -> None:
         """The caller is gone but `work` still runs: keep the slot taken until it ends (honest counts)."""
         if self.abandoned:
             return
@@ -230,9 +231,9 @@ class Dispatcher:
         self._resolve = resolve
         self._resolved: dict[str, tuple[Callable[..., Any], int]] = {}
         self._workers = workers
-        self._threads = None if workers else ThreadPoolExecutor(max_concurrency, thread_name_prefix="call")
+        self._threads = None if workers else CallThreads(max_concurrency)
         self._executing = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[asyncio.Future[Any]] = deque()
         self._average_seconds = 0.0
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -277,7 +278,7 @@ class Dispatcher:
     def shutdown_threads(self) -> None:
         """Stop the thread pool once no call needs it (threads still running are not waited for)."""
         if self._threads is not None:
-            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._threads.shutdown()
 
     async def call(self, name: str, kwargs: dict[str, Any], timeout: float | None) -> Any:
         """Run method `name` with `kwargs`; a generator method gives a `CallStream` (close it when done)."""
@@ -298,7 +299,7 @@ class Dispatcher:
             if isinstance(exc, TimeoutError):
                 raise CallTimeout(slot.timeout_message(still_running=False)) from None
             raise
-        if isinstance(result, AsyncGenerator):
+        if isinstance(result, types.AsyncGeneratorType):  # a stream (the ABC check costs more)
             return CallStream(result, slot)
         slot.release()
         return result
@@ -316,29 +317,37 @@ class Dispatcher:
                 f" {_SETTINGS_HINT}; retry after {retry_after} s",
                 retry_after,
             )
-        assert self._loop is not None
-        turn: asyncio.Future[None] = self._loop.create_future()
+        loop = self._loop
+        assert loop is not None
+        turn: asyncio.Future[Any] = loop.create_future()
         self._waiters.append(turn)
         started = time.monotonic()
+        # A timer on the awaited future, not a cancel scope: no task lookup, nothing to uncancel.
+        timer = None if deadline is None else loop.call_at(deadline, _expire, turn)
         try:
-            async with asyncio.timeout_at(deadline):
-                await turn
-        except BaseException as exc:
-            if turn.done() and not turn.cancelled():
+            outcome = await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled() and turn.result() is None:
                 self._release(None)  # the slot was handed over just as we gave up: pass it on
             else:
-                with suppress(ValueError):
-                    self._waiters.remove(turn)
-            if isinstance(exc, TimeoutError):
-                self._timeouts.inc()
-                raise CallTimeout(
-                    f"the call to {name} waited {timeout:g} s for a free slot and never started"
-                    f" {_TIMEOUT_HINT}; the job is overloaded {_SETTINGS_HINT}"
-                ) from None
+                self._stop_waiting(turn)
             raise
         finally:
+            if timer is not None:
+                timer.cancel()
             self._wait_seconds.observe(time.monotonic() - started)
+        if outcome is _EXPIRED:
+            self._stop_waiting(turn)
+            self._timeouts.inc()
+            raise CallTimeout(
+                f"the call to {name} waited {timeout:g} s for a free slot and never started"
+                f" {_TIMEOUT_HINT}; the job is overloaded {_SETTINGS_HINT}"
+            )
         return _Slot(self, name, timeout)
+
+    def _stop_waiting(self, turn: asyncio.Future[Any]) -> None:
+        with suppress(ValueError):
+            self._waiters.remove(turn)
 
     def _release(self, duration: float | None) -> None:
         if duration is not None:
@@ -370,8 +379,7 @@ class Dispatcher:
             with deadline_at(deadline):
                 result = await func(**kwargs)
         elif kind == _Kind.SYNC:
-            context = contextvars.copy_context()
-            result = await self._in_thread(slot, deadline, context.run, func, **kwargs)
+            result = await self._in_thread(slot, deadline, contextvars.copy_context(), func, (), kwargs)
         else:
             result = func(**kwargs)  # creating a generator runs none of its code
         if isinstance(result, types.GeneratorType):
@@ -381,21 +389,40 @@ class Dispatcher:
         return result
 
     async def _in_thread(
-        self, slot: _Slot, deadline: float | None, func: Callable[..., Any], *args: Any, **kwargs: Any
+        self,
+        slot: _Slot,
+        deadline: float | None,
+        context: contextvars.Context,
+        func: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        assert self._threads is not None
-        work = self._threads.submit(func, *args, **kwargs)
+        """`func(*args, **kwargs)` in a pool thread, in `context`; past the deadline the caller gets 504
+        while the thread, which cannot be stopped, keeps the slot until it ends (counted as abandoned)."""
+        assert self._threads is not None and self._loop is not None
+        loop = self._loop
+        work = self._threads.submit(loop, context, func, args, kwargs)
+        # A timer on the awaited future, not a cancel scope: no task lookup, nothing to uncancel.
+        timer = None if deadline is None else loop.call_at(deadline, _expire, work.future)
         try:
-            with deadline_at(deadline):
-                return await asyncio.wrap_future(work)
-        except BaseException as exc:
-            still_running = not work.done()
-            if still_running:
-                self._abandoned.inc()
-                slot.release_after(work)
-            if isinstance(exc, TimeoutError):
-                raise CallTimeout(slot.timeout_message(still_running)) from None
+            result = await work.future
+        except BaseException:
+            self._abandon_if_running(work, slot)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if result is _EXPIRED:
+            raise CallTimeout(slot.timeout_message(self._abandon_if_running(work, slot)))
+        return result
+
+    def _abandon_if_running(self, work: ThreadCall, slot: _Slot) -> bool:
+        """The caller stopped waiting: if the thread still runs, it keeps the slot until it ends."""
+        if work.finished:
+            return False
+        self._abandoned.inc()
+        slot.release_after(work)
+        return True
 
     async def _pull_sync(
         self, generator: types.GeneratorType[Any, None, None], deadline: float | None, slot: _Slot
@@ -403,13 +430,18 @@ class Dispatcher:
         context = contextvars.copy_context()
         try:
             while True:
-                item = await self._in_thread(slot, deadline, context.run, next, generator, _END)
+                item = await self._in_thread(slot, deadline, context, next, (generator, _END))
                 if item is _END:
                     return
                 yield item
         finally:
             if not slot.abandoned:  # a thread still inside the generator would make close() fail
-                await asyncio.wrap_future(self._threads.submit(context.run, generator.close))  # type: ignore[union-attr]
+                await self._in_thread(slot, None, context, generator.close)
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_result(_EXPIRED)
 
 
 async def _pull_async(
