@@ -12,6 +12,7 @@ from racetrack.manifest import Manifest
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _APT_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+:=~_-]*$")
+JOB_VENV = "python -m venv --without-pip /opt/job/venv"
 
 
 def render(text: str, values: dict[str, str]) -> str:
@@ -70,14 +71,17 @@ def apt_step(manifest: Manifest) -> str:
 
 def requirements_steps(requirements_path: str | None) -> str:
     """Create the job venv and install requirements into it with the secret build env (only the file is
-    copied first, so code changes keep this layer cached)."""
+    copied first, so code changes keep this layer cached). The venv gets no pip or setuptools: a throwaway
+    pip, left behind in the requirements stage, installs into it (PIP_PYTHON names the target)."""
     if not requirements_path:
-        return "RUN python -m venv --without-pip /opt/job/venv"
+        return f"RUN {JOB_VENV}"
     inside = f"/src/job/{requirements_path}"
     return (
         f"COPY {json.dumps(['job/' + requirements_path, inside])}\n"
-        "RUN python -m venv /opt/job/venv \\\n"
+        f"RUN {JOB_VENV} \\\n"
+        " && python -m venv /opt/racetrack-build/pip \\\n"
         " && cd /src/job \\\n"
-        " && python /opt/racetrack-build/secret_exec.py \\\n"
-        f"    /opt/job/venv/bin/pip install --no-cache-dir --progress-bar off -r {shlex.quote(inside)}"
+        " && PIP_PYTHON=/opt/job/venv/bin/python python /opt/racetrack-build/secret_exec.py \\\n"
+        "    /opt/racetrack-build/pip/bin/pip install --no-cache-dir --progress-bar off \\\n"
+        f"    -r {shlex.quote(inside)}"
     )

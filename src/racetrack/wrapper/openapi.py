@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -13,7 +14,8 @@ from racetrack.wrapper.contract import Endpoint, response_adapter
 from racetrack.wrapper.static import StaticEndpoint
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-DOCS_ASSETS = files("fastapi_offline") / "static"
+# fastapi-offline ships Swagger UI and ReDoc; find its files without importing it (that imports FastAPI).
+DOCS_ASSETS = Path(find_spec("fastapi_offline").submodule_search_locations[0]) / "static"
 ASSET_TYPES = {
     ".js": b"text/javascript; charset=utf-8",
     ".css": b"text/css; charset=utf-8",
