@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from pathlib import Path
 
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
 
 from racetrack.manifest import PythonSettings
 from racetrack.wrapper.app import JobApp
-from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
+from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body, too_large
 from racetrack.wrapper.logs import JsonFormatter, RequestIdFilter
 from racetrack.wrapper.responses import HTTPError
 from racetrack.wrapper.settings import JobSettings
+from racetrack.wrapper.shutdown import Drain, GracefulServer
 from racetrack.wrapper.tracing import request_id_var
 
 
@@ -131,3 +134,34 @@ async def test_read_body_stops_reading_chunks_once_they_pass_the_limit():
     assert refused.value.status == 413 and chunks == [b"never read"]
     chunks[:] = [b"x" * 5, b"x" * 5]
     assert await read_body({"headers": [(b"content-length", b"10")]}, receive, 10) == b"x" * 10
+
+
+@pytest.mark.anyio
+async def test_read_body_refuses_a_first_chunk_over_the_limit():
+    for more_body in (False, True):
+
+        async def receive(more_body: bool = more_body):
+            return {"type": "http.request", "body": b"x" * 217, "more_body": more_body}
+
+        with pytest.raises(HTTPError) as refused:
+            await read_body({"headers": []}, receive, 100)
+        assert refused.value.status == 413
+        assert "larger than the limit of 100 bytes" in refused.value.message
+
+
+def test_413_message_reads_as_a_sentence():
+    assert too_large(100, 20_000_000).message.startswith(
+        "the request body is 20000000 bytes, larger than the limit of 100 bytes;"
+    )
+
+
+@pytest.mark.anyio
+async def test_after_draining_uvicorn_waits_only_for_the_rest_of_the_grace_period():
+    drain = Drain()
+    server = GracefulServer(uvicorn.Config(echo_app), drain, shutdown_grace=30)
+    drain.enter()  # one call in flight
+    server._begin_drain(signal.SIGTERM)
+    drain.leave()  # ... finishes
+    await server._drainer
+    assert server.should_exit and not server.force_exit
+    assert 20 < server.config.timeout_graceful_shutdown <= 30  # uvicorn's default was a fixed 5 s

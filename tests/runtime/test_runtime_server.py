@@ -198,14 +198,29 @@ def _disconnect_after_sending(url: str, payload: dict) -> None:
 
 
 def test_async_call_is_cancelled_when_the_client_disconnects(server, tmp_path: Path):
-    job = server()
-    marker = tmp_path / "cancelled"
-    _disconnect_after_sending(job.url, {"seconds": 30, "marker": str(marker)})
-    deadline = time.monotonic() + 10
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert marker.read_text() == "cancelled"
-    assert "fatman_calls_executing 0.0" in httpx.get(job.url + "/metrics").text
+    for options in ((), ("--workers", "1")):
+        job = server(*options)
+        marker = tmp_path / f"cancelled-{len(options)}"
+        _disconnect_after_sending(job.url, {"seconds": 30, "marker": str(marker)})
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.read_text() == "cancelled"
+        while "fatman_calls_executing 0.0" not in httpx.get(job.url + "/metrics").text:
+            assert time.monotonic() < deadline, "the cancelled call never gave its slot back"
+            time.sleep(0.05)
+        # the (only) worker is free again at once, not after the 30 s nap
+        assert post(job.url + "/api/v1/nap", {"seconds": 0}, timeout=5).json() == "rested"
+
+
+def test_user_code_reads_the_current_request_in_a_worker_process(server):
+    job = server("--workers", "1")
+    response = post(job.url + "/api/v1/whoami?lang=en", {}, headers={"User-Agent": "tester/2"})
+    assert response.status_code == 200, response.text
+    seen = response.json()
+    assert seen["pid"] != job.process.pid  # served by the worker process
+    assert (seen["method"], seen["agent"], seen["query"]) == ("POST", "tester/2", {"lang": "en"})
+    assert seen["url"] == job.url + "/api/v1/whoami?lang=en" and seen["client"] == "127.0.0.1"
 
 
 def test_request_ids_in_responses_error_bodies_and_structured_logs(server):
@@ -243,6 +258,11 @@ def test_bodies_over_the_limit_get_413_before_being_read(server):
 
     chunked = httpx.post(job.url + "/api/v1/perform", content=chunks(), timeout=30)
     assert chunked.status_code == 413
+    # a single chunk over the limit (well under the server's 64 KiB read buffer) is refused too
+    one_chunk = b'{"seconds": 0, "padding": "' + b"x" * 5000 + b'"}'
+    oversized = httpx.post(job.url + "/api/v1/perform", content=iter([one_chunk]), timeout=30)
+    assert oversized.status_code == 413 and oversized.json()["type"] == "payload_too_large"
+    assert "larger than the limit of 1000 bytes" in oversized.json()["error"]
     assert post(job.url + "/api/v1/perform", {"seconds": 0}).status_code == 200
 
 

@@ -74,6 +74,7 @@ def test_static_endpoints_files_directories_and_no_escape() -> None:
         client = server.client
         xrai = client.get("/api/v1/xrai")
         assert xrai.status_code == 200 and xrai.content == (root / "xrai.yaml").read_bytes()
+        assert xrai.headers["content-type"].startswith("application/yaml")
         manifest = client.get("/api/v1/manifest")
         assert manifest.headers["content-type"].startswith("application/x-yaml")
         readme = client.get("/api/v1/docs/readme")
@@ -94,10 +95,32 @@ def test_static_endpoints_files_directories_and_no_escape() -> None:
             "/api/v1/docs/pages/%2e%2e/%2e%2e/entrypoint.py",
             "/api/v1/docs/pages/..%2f..%2fentrypoint.py",
             "/api/v1/docs/pages//etc/passwd",
+            "/api/v1/docs/pages/%00",
+            "/api/v1/docs/pages/index.html%00.txt",
         ):
             response = client.get(escape)
             assert response.status_code == 404, escape
             assert response.json()["type"] == "not_found"
+        assert "ValueError" not in server.output()
+        # what perform points to: a directory answers its index.html (after a redirect adding the slash)
+        assert "/api/v1/docs/pages/" in client.post("/api/v1/perform", json={}).json()
+        index = client.get("/api/v1/docs/pages/")
+        assert index.status_code == 200 and "Static docs" in index.text
+        assert index.headers["content-type"].startswith("text/html")
+        redirect = client.get(
+            "/pub/fatman/python-static-endpoints/1/api/v1/docs/pages", follow_redirects=False
+        )
+        assert redirect.status_code == 307
+        assert redirect.headers["location"] == "/pub/fatman/python-static-endpoints/1/api/v1/docs/pages/"
+        assert client.get("/api/v1/docs/pages/subfolder/").text == nested.text
+        missing = client.get("/api/v1/docs/pages/nothing.html").json()
+        assert missing["error"] == "no file 'nothing.html' under static endpoint /docs/pages"
+        # Range requests: a part, or an error in the standard shape
+        part = client.get("/api/v1/xrai", headers={"range": "bytes=0-3"})
+        assert part.status_code == 206 and part.content == (root / "xrai.yaml").read_bytes()[:4]
+        beyond = client.get("/api/v1/xrai", headers={"range": "bytes=999999-"})
+        assert beyond.status_code == 416 and beyond.json()["type"] == "range_not_satisfiable"
+        assert beyond.headers["content-range"].startswith("bytes */")
 
 
 def test_flask_webview_with_static_dir() -> None:
@@ -112,6 +135,8 @@ def test_flask_webview_with_static_dir() -> None:
         css = client.get("/pub/fatman/python-ui-flask/0.0.1/api/v1/webview/static/style.css")
         assert css.status_code == 200 and "font-family" in css.text
         assert client.get("/api/v1/webview/static/../entrypoint.py").status_code == 404
+        nul = client.get("/api/v1/webview/static/%00")
+        assert nul.status_code == 404 and nul.json()["type"] == "not_found"
         redirect = client.get("/api/v1/webview", follow_redirects=False)
         assert redirect.status_code == 307 and redirect.headers["location"] == "/api/v1/webview/"
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
-from wrapper_helpers import write_job
+import pytest
+from wrapper_helpers import SAMPLES, write_job
 
-from server_process import job_server, wait_for
+from server_process import WRAPPER_RUN, job_server, wait_for
 
 SLOW_INIT_JOB = """
 import pathlib, time
@@ -52,3 +56,31 @@ def test_failed_load_reports_type_and_location_and_logs_traceback(tmp_path: Path
         ]
         assert server.client.get("/ready").status_code == 503
         assert "Traceback (most recent call last)" in server.output()
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a command expected to fail at once (without listening: the timeout only stops a bad one)."""
+    return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+
+RUN_LOCAL = [str(Path(sys.executable).with_name("racetrack")), "run-local", str(SAMPLES / "python-class")]
+WRAPPER = [*WRAPPER_RUN, "--manifest", str(SAMPLES / "python-class" / "fatman.yaml")]
+
+
+@pytest.mark.parametrize("command", [RUN_LOCAL, WRAPPER], ids=["run-local", "wrapper-run"])
+def test_port_out_of_range_is_refused(command: list[str]) -> None:
+    result = _run([*command, "--port", "99999"])
+    assert result.returncode == 2 and "--port" in result.stderr and "65535" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [RUN_LOCAL, WRAPPER], ids=["run-local", "wrapper-run"])
+def test_port_in_use_is_a_clear_error(command: list[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run([*command, "--host", "127.0.0.1", "--port", str(port)])
+    assert result.returncode == 1, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use; pass --port" in result.stderr
+    assert "Traceback" not in result.stderr and "Errno" not in result.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 from racetrack.manifest import load_manifest
 from racetrack.wrapper.job import load_job
 from racetrack.wrapper.loader import LoadError
-from racetrack.wrapper.server import DEFAULT_HOST, DEFAULT_PORT, serve
+from racetrack.wrapper.server import DEFAULT_HOST, DEFAULT_PORT, ListenError, serve
 from racetrack.wrapper.settings import JobSettings, settings_from_env, settings_from_manifest
 
 
@@ -31,11 +31,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         command.add_argument("--name", help="job name (default: $FATMAN_NAME or the manifest's)")
         command.add_argument("--version", help="job version (default: $FATMAN_VERSION or the manifest's)")
     run.add_argument("--host", default=DEFAULT_HOST)
-    run.add_argument("--port", type=int, default=DEFAULT_PORT)
+    run.add_argument("--port", type=_in_range(int, 1, "--port", 65535), default=DEFAULT_PORT)
     knobs = run.add_argument_group("runtime", "override the manifest's python: settings (or their defaults)")
     for name, kind, minimum, text in RUNTIME_FLAGS:
         flag = "--" + name.replace("_", "-")
-        knobs.add_argument(flag, dest=name, type=_at_least(kind, minimum, flag), help=text)
+        knobs.add_argument(flag, dest=name, type=_in_range(kind, minimum, flag), help=text)
     return parser.parse_args(argv)
 
 
@@ -50,13 +50,17 @@ RUNTIME_FLAGS = (
 )
 
 
-def _at_least(kind: Callable[[str], float], minimum: float, flag: str) -> Callable[[str], float]:
-    """An argparse type: `kind(text)`, refused below `minimum`."""
+def _in_range(
+    kind: Callable[[str], float], minimum: float, flag: str, maximum: float | None = None
+) -> Callable[[str], float]:
+    """An argparse type: `kind(text)`, refused below `minimum` or above `maximum`."""
 
     def parse(text: str) -> float:
         value = kind(text)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{flag} must be at least {minimum}, got {text}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{flag} must be at most {maximum}, got {text}")
         return value
 
     return parse
@@ -98,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "openapi":
         return print_openapi(settings)
-    return serve(settings, args.host, args.port)
+    try:
+        return serve(settings, args.host, args.port)
+    except ListenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from racetrack.wrapper import openapi
 from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.contract import Endpoint
 from racetrack.wrapper.dispatch import CallError, CallStream, Dispatcher, ShuttingDown
-from racetrack.wrapper.encoding import encode_json
+from racetrack.wrapper.encoding import encode_json, encode_result
 from racetrack.wrapper.job import Job, load_job
 from racetrack.wrapper.loader import LoadError
 from racetrack.wrapper.logs import AccessLog
@@ -60,8 +60,9 @@ HTML = b"text/html; charset=utf-8"
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 # Probes and scrapes: answered while draining, not counted as requests in flight.
 _PROBES = frozenset(("/live", "/ready", "/health", "/metrics"))
-# A call still running after this many seconds starts watching for a client disconnect (async and
-# worker-process calls can be stopped); quicker calls finish before a watcher is worth starting.
+# A call still running after this many seconds starts watching for a client disconnect (async calls are
+# cancelled, here or in a worker process; a worker's sync call is left to finish); quicker calls finish
+# before a watcher is worth starting.
 WATCH_DISCONNECT_AFTER = 0.05
 
 
@@ -73,7 +74,7 @@ class CallRoute:
     endpoint: Endpoint
     metrics: EndpointMetrics
     timeout: float
-    stoppable: bool  # an async or worker-process call: cancelled when the client disconnects
+    stoppable: bool  # an async or worker-process call: not awaited any more once the client disconnects
 
 
 class JobApp:
@@ -86,10 +87,15 @@ class JobApp:
         self.metrics = CallMetrics(self.registry)
         self.drain = Drain()
         self.access_log = AccessLog()
+        # Racetrack-compatible: user code reads the current starlette Request via self.request_context.get()
+        # (in worker processes: a Request rebuilt from the method, URL, headers and client; no body)
+        self.request_context: ContextVar[Request] = ContextVar("request_context")
         self.pool: WorkerPool | None = None
         if runtime.workers:
             spec = WorkerSpec(settings.entrypoint_path, settings.entrypoint_class, str(settings.root))
-            self.pool = WorkerPool(spec, runtime.workers, registry=self.registry)
+            self.pool = WorkerPool(
+                spec, runtime.workers, registry=self.registry, request_context=self.request_context
+            )
         self.dispatcher = Dispatcher(
             None if self.pool else self._method,
             max_concurrency=runtime.max_concurrency,
@@ -100,8 +106,6 @@ class JobApp:
         self._methods: dict[str, Callable[..., Any]] = {}
         self.job: Job | None = None
         self.load_error: LoadError | None = None
-        # Racetrack-compatible: user code reads the current starlette Request via self.request_context.get()
-        self.request_context: ContextVar[Request] = ContextVar("request_context")
         self._calls: dict[str, CallRoute] = {}
         self._statics: list[tuple[str, StaticServer]] = []
         self._docs_cache: dict[str, bytes] = {}
@@ -228,7 +232,7 @@ class JobApp:
                 await response(scope, receive, send)
                 return status
             try:
-                payload = encode_json(result)
+                payload = encode_result(result)
             except TypeError as exc:
                 raise HTTPError(
                     500, "internal_error", f"the result of {route.url} is not JSON-serializable: {exc}"
@@ -399,8 +403,8 @@ class JobApp:
         body = {
             "name": settings.name,
             "version": settings.version,
-            "git_version": settings.git_version,
-            "deployment_timestamp": settings.deployment_timestamp,
+            "git_version": settings.git_version or None,  # null when not deployed by a platform
+            "deployment_timestamp": settings.deployment_timestamp or None,
             "live": self.failure is None,
             "ready": self.ready,
             "status": "pass" if self.ready else "fail",
@@ -455,6 +459,9 @@ def _request_id(request_id: str) -> tuple[bytes, bytes]:
     return (_REQUEST_ID_KEY, request_id.encode())
 
 
+_STATIC_ERRORS = {400: "bad_range", 404: "not_found", 416: "range_not_satisfiable"}
+
+
 async def _send_static(
     server: StaticServer, subpath: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
@@ -463,7 +470,9 @@ async def _send_static(
     except HTTPException as exc:
         if exc.status_code == 405:
             raise method_not_allowed(scope["method"], scope["path"], "GET, HEAD") from None
-        raise not_found(scope["path"]) from None
+        headers = tuple((key.lower().encode(), value.encode()) for key, value in (exc.headers or {}).items())
+        kind = _STATIC_ERRORS.get(exc.status_code, "not_found")
+        raise HTTPError(exc.status_code, kind, exc.detail, None, headers) from None
     await response(scope, receive, send)
 
 

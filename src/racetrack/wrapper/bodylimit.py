@@ -11,11 +11,11 @@ CLOSE = (b"connection", b"close")  # the rest of the request is left unread: the
 
 
 def too_large(limit: int, size: int | None = None) -> HTTPError:
-    what = f"{size} bytes" if size is not None else "chunked and"
+    what = f"is {size} bytes," if size is not None else "(sent without Content-Length) is"
     return HTTPError(
         413,
         "payload_too_large",
-        f"the request body is {what} larger than the limit of {limit} bytes;"
+        f"the request body {what} larger than the limit of {limit} bytes;"
         " send less data or raise python.max_body_bytes in fatman.yaml",
         None,
         (CLOSE,),
@@ -32,6 +32,8 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             break
     message = await receive()
     body: bytes = message.get("body", b"")
+    if len(body) > limit:  # one chunk can hold up to the server's buffer (64 KiB for uvicorn)
+        raise too_large(limit)
     if not message.get("more_body"):
         return body
     chunks = [body]

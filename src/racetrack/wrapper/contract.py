@@ -112,6 +112,7 @@ def build_endpoint(path: str, method: Callable[..., Any]) -> Endpoint:
         parameters.append(Parameter(param.name, type_name(param.annotation), required, param.default))
     config = ConfigDict(
         extra="allow" if accepts_extra else "forbid",
+        allow_inf_nan=False,  # 1e400, NaN and "inf" are refused (422): JSON results cannot carry them back
         protected_namespaces=(),
         validate_by_name=False,
         title=_model_title(path),

@@ -6,20 +6,81 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import json
+import math
 import pathlib
+import uuid
 from typing import Any
 
 import orjson
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+_BIG_INT = "Integer exceeds 64-bit range"
+NON_FINITE = "a non-finite float (inf or NaN), which JSON cannot represent; return None or a string instead"
 
 
 def encode_json(value: Any) -> bytes:
-    """JSON bytes for `value`; raises TypeError naming the type that cannot be encoded."""
+    """JSON bytes for `value`; raises TypeError naming the type that cannot be encoded.
+
+    Non-finite floats become null (orjson's rule); `encode_result` refuses them instead.
+    """
     try:
         return orjson.dumps(value, default=_fallback, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
+        if str(exc) == _BIG_INT:  # valid JSON all the same: take the slower encoder without that limit
+            return _encode_with_stdlib(value)
         raise TypeError(str(exc.__cause__ or exc)) from None
+
+
+def encode_result(value: Any, what: str = "result") -> bytes:
+    """JSON bytes for a call's result; TypeError names what cannot be encoded, a non-finite float included.
+
+    The search for inf/NaN runs only when the JSON holds a null: a fast path for every other result.
+    """
+    payload = encode_json(value)
+    if b"null" in payload and (where := non_finite_at(value, what)) is not None:
+        raise TypeError(f"{where} is {NON_FINITE}")
+    return payload
+
+
+def non_finite_at(value: Any, where: str = "result") -> str | None:
+    """Where in `value` (e.g. `result['scores'][2]`) the first inf or NaN float is; None if it has none."""
+    if isinstance(value, float):  # numpy.float64 included
+        return None if math.isfinite(value) else where
+    if value is None or isinstance(value, str | int):
+        return None
+    if isinstance(value, dict):
+        items: Any = ((f"{where}[{key!r}]", item) for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{where}[{index}]", item) for index, item in enumerate(value))
+    else:
+        try:
+            converted = _fallback(value)  # numpy arrays and scalars, dataclasses, Decimal ...
+        except TypeError:
+            return None  # encoded natively by orjson (dates, UUIDs): no floats inside
+        return non_finite_at(converted, where)
+    for place, item in items:
+        found = non_finite_at(item, place)
+        if found is not None:
+            return found
+    return None
+
+
+def _encode_with_stdlib(value: Any) -> bytes:
+    try:
+        text = json.dumps(value, default=_stdlib_fallback, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise TypeError(f"{non_finite_at(value) or 'the value'} is {NON_FINITE}") from None
+    return text.encode()
+
+
+def _stdlib_fallback(value: Any) -> Any:
+    """What orjson encodes natively but the json module does not, then `_fallback`."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return _fallback(value)
 
 
 def _fallback(value: Any) -> Any:

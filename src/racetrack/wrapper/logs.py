@@ -116,6 +116,11 @@ def configure_logging(level: str | None = None, structured: bool | None = None) 
     logging.captureWarnings(True)
 
 
+def escape_control_characters(text: str) -> str:
+    """`text` with CR, LF, NUL and other unprintable characters as backslash escapes (`\\r`, `\\x00`)."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 class AccessLog:
     """One line per HTTP request: method, path, status, duration (and the request id, like every line);
     probes and scrapes (/live /ready /health /metrics) only when they fail.
@@ -133,6 +138,8 @@ class AccessLog:
         logger = self.logger
         if (status < 400 and path.endswith(_QUIET_PATH_SUFFIXES)) or not logger.isEnabledFor(logging.INFO):
             return
+        if not path.isprintable():  # a decoded %0d%0a must not start a fake log line
+            path = escape_control_characters(path)
         duration_ms = round(seconds * 1000, 2)
         record = logging.LogRecord.__new__(logging.LogRecord)
         fields = record.__dict__

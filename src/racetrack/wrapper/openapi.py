@@ -33,18 +33,35 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES = {
-    "400": "The job rejected the input (ValueError raised by the job)",
-    "404": "No such route",
+    "400": "The job rejected the input (ValueError raised by the job), or a malformed Range header",
+    "404": "No such route, or no such file under a static endpoint",
+    "405": "Wrong HTTP method for this route; the Allow header lists the right ones",
     "413": "Request body larger than python.max_body_bytes",
+    "416": "The Range header asks for bytes beyond the end of the file",
     "422": "The body is not a JSON object matching the parameters",
     "429": "The job is at capacity (python.max_concurrency calls executing, python.max_queue waiting);"
     " retry after the Retry-After header's seconds",
     "500": "The job failed (any other exception), its worker process died, or its result cannot be encoded"
-    " as JSON",
+    " as JSON; on /live: loading the job failed",
     "503": "The job is still loading, failed to load or is shutting down",
     "504": "The call did not finish within python.request_timeout (or its python.endpoint_timeouts entry)",
 }
-CALL_ERRORS = ("400", "413", "422", "429", "500", "503", "504")
+# Every status each kind of route can answer besides 200 (all error statuses answer an ErrorBody).
+CALL_ERRORS = ("400", "405", "413", "422", "429", "500", "503", "504")
+_API_GET_ERRORS = ("405", "503")  # 503: still loading, failed to load, or shutting down
+_STATIC_RESPONSES = {
+    "206": {"description": "Part of the file (Range header)"},
+    "304": {"description": "Not modified since the ETag / Last-Modified the client has"},
+}
+_DIRECTORY_REDIRECT = {"307": {"description": "Redirect to the directory's URL with a trailing slash"}}
+_STATIC_ERRORS = ("400", "404", "405", "416", "503")
+_WEBVIEW_ERRORS = ("404", "413", "503")
+_HEALTH_ERRORS = {
+    "/health": ("405",),
+    "/live": ("405", "500"),
+    "/ready": ("405", "503"),
+    "/metrics": ("405",),
+}
 
 
 @dataclass(frozen=True)
@@ -74,21 +91,26 @@ def build_openapi(
                 schemas.get((("response", endpoint.path), "serialization")),
             )
         }
-    paths["/api/v1/parameters"] = {"get": _get_operation("Parameters of perform", "API", _PARAMETERS_SCHEMA)}
+    paths["/api/v1/parameters"] = {
+        "get": _get_operation("Parameters of perform", "API", _API_GET_ERRORS, _PARAMETERS_SCHEMA)
+    }
     for static in statics:
         suffix = "/{path}" if static.is_dir else ""
         operation = _get_operation(
-            f"Static {'directory' if static.is_dir else 'file'} {static.path}", "Static"
+            f"Static {'directory' if static.is_dir else 'file'} {static.path}", "Static", _STATIC_ERRORS
         )
+        operation["responses"].update(_STATIC_RESPONSES)
         if static.is_dir:
+            operation["responses"].update(_DIRECTORY_REDIRECT)
             operation["parameters"] = [_PATH_PARAMETER]
         paths[f"/api/v1{static.path}{suffix}"] = {"get": operation}
     if has_webview:
-        operation = _get_operation("Custom webview UI of the job", "Webview")
+        operation = _get_operation("Custom webview UI of the job", "Webview", _WEBVIEW_ERRORS)
+        operation["responses"]["default"] = {"description": "Whatever else the job's webview app answers"}
         operation["parameters"] = [_PATH_PARAMETER]
         paths["/api/v1/webview/{path}"] = {"get": operation}
     for route, summary in _HEALTH_ROUTES.items():
-        paths[route] = {"get": _get_operation(summary, "Health")}
+        paths[route] = {"get": _get_operation(summary, "Health", _HEALTH_ERRORS[route])}
     components = dict(definitions.get("$defs", {}))  # ErrorBody and every request model land here
     return {
         "openapi": "3.1.0",
@@ -132,13 +154,15 @@ def _call_operation(
     }
 
 
-def _get_operation(summary: str, tag: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def _get_operation(
+    summary: str, tag: str, errors: tuple[str, ...], schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "tags": [tag],
         "summary": summary,
         "responses": {
             "200": {"description": "OK", **({"content": _json(schema)} if schema else {})},
-            "404": {"$ref": "#/components/responses/404"},
+            **{code: {"$ref": f"#/components/responses/{code}"} for code in errors},
         },
     }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 
 from racetrack.wrapper import shutdown
 from racetrack.wrapper.app import JobApp
@@ -13,9 +15,42 @@ DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 7000
 
 
-def serve(settings: JobSettings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
-    """Serve the job until SIGTERM/SIGINT, with the job root as working directory; returns the exit code."""
+class ListenError(Exception):
+    """The server cannot listen on the host and port it was given (the message says what to pass)."""
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host:port` as uvicorn binds one; ListenError when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(
+                f"port {port} on {host} is already in use; pass --port with a free one"
+            ) from None
+        reason = exc.strerror or str(exc)
+        raise ListenError(
+            f"cannot listen on {host} port {port}: {reason}; pass another --host or --port"
+        ) from None
+    return sock
+
+
+def serve(
+    settings: JobSettings,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    sock: socket.socket | None = None,
+) -> int:
+    """Serve the job until SIGTERM/SIGINT, with the job root as working directory; returns the exit code.
+
+    Listens on `sock` if given, else binds `host:port` first (ListenError before anything is loaded).
+    """
     configure_logging()  # LOG_LEVEL, LOG_STRUCTURED
+    sock = sock or listen_socket(host, port)
     os.chdir(settings.root)
     app = JobApp(settings)
     return shutdown.serve(
@@ -23,6 +58,7 @@ def serve(settings: JobSettings, host: str = DEFAULT_HOST, port: int = DEFAULT_P
         app.drain,
         host=host,
         port=port,
+        sockets=[sock],
         shutdown_grace=settings.runtime.shutdown_grace,
         loop="auto",
         http="auto",

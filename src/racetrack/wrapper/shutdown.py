@@ -13,6 +13,7 @@ import atexit
 import logging
 import os
 import signal
+import socket
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -81,8 +82,12 @@ class GracefulServer(uvicorn.Server):
         self._drainer = asyncio.ensure_future(self._wait_drained())
 
     async def _wait_drained(self) -> None:
+        loop = asyncio.get_running_loop()
+        grace_ends = loop.time() + self.shutdown_grace
         try:
             await asyncio.wait_for(self.drain.idle.wait(), self.shutdown_grace)
+            # uvicorn then waits for its remaining tasks (probes, scrapes): only for what is left of the grace
+            self.config.timeout_graceful_shutdown = max(0.0, grace_ends - loop.time())
         except TimeoutError:
             logger.warning(
                 "shutdown_grace of %g s is over with %d request(s) still in flight: stopping them",
@@ -99,23 +104,25 @@ def serve(
     *,
     host: str = "0.0.0.0",
     port: int = 7000,
+    sockets: list[socket.socket] | None = None,
     shutdown_grace: float = 30.0,
     **uvicorn_options: Any,
 ) -> int:
     """Run `app` with uvicorn until SIGTERM/SIGINT, draining gracefully; returns the exit code (0).
 
     `app` counts its requests in flight on `drain` and refuses new calls once `drain.draining` is set.
+    `sockets`: already bound sockets to listen on instead of binding `host:port`.
     """
     options: dict[str, Any] = {
         "lifespan": "on",
         "access_log": False,
         "log_config": None,
         "server_header": False,
-        "timeout_graceful_shutdown": 5,
+        "timeout_graceful_shutdown": shutdown_grace,
         **uvicorn_options,
     }
     server = GracefulServer(uvicorn.Config(app, host=host, port=port, **options), drain, shutdown_grace)
-    server.run()
+    server.run(sockets)
     if server.force_exit:
         # Threads still running abandoned calls would block interpreter exit: run the atexit hooks
         # (log flushing, killing worker processes) and leave now.

@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from racetrack.wrapper.dispatch import CallError
-from racetrack.wrapper.encoding import encode_json
+from racetrack.wrapper.encoding import encode_json, encode_result
 from racetrack.wrapper.tracing import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,11 @@ SSE = b"text/event-stream"
 T = TypeVar("T")
 ErrorRecord = Callable[[BaseException], dict[str, Any]]
 _NOTHING = object()
+
+
+def encode_item(item: Any) -> bytes:
+    """JSON for one streamed item; TypeError for what JSON cannot carry (inf and NaN included)."""
+    return encode_result(item, "item")
 
 
 def wants_sse(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -57,7 +62,7 @@ class StreamResponse:
         *,
         sse: bool = False,
         first: Any = _NOTHING,
-        encode: Callable[[Any], bytes] = encode_json,
+        encode: Callable[[Any], bytes] = encode_item,
         on_error: ErrorRecord = error_record,
         headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
@@ -88,11 +93,12 @@ class StreamResponse:
             headers.append((b"x-accel-buffering", b"no"))
         await send({"type": "http.response.start", "status": 200, "headers": [*headers, *self.headers]})
         try:
-            if self.first is not _NOTHING:
-                await send({"type": "http.response.body", "body": self.frame(self.first), "more_body": True})
+            item = self.first
             while True:
                 try:
-                    item = await anext(self.items)
+                    if item is _NOTHING:
+                        item = await anext(self.items)
+                    frame = self.frame(item)  # an item that cannot be encoded ends the stream too
                 except StopAsyncIteration:
                     break
                 except Exception as exc:
@@ -102,7 +108,8 @@ class StreamResponse:
                         {"type": "http.response.body", "body": self.error_frame(exc), "more_body": True}
                     )
                     break
-                await send({"type": "http.response.body", "body": self.frame(item), "more_body": True})
+                item = _NOTHING
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await close_items(self.items)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from a2wsgi import WSGIMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,14 +21,26 @@ class Webview:
     def __init__(self, app: ASGIApp, base_url: str, static_dir: Path | None) -> None:
         self.app = app
         self.base_url = base_url
+        self._raw_base = quote(base_url).encode()
         self.static = (
             StaticServer(StaticEndpoint(WEBVIEW_PATH + "/static", static_dir)) if static_dir else None
         )
 
     async def __call__(self, subpath: str, scope: Scope, receive: Receive, send: Send) -> None:
         path = self.base_url + subpath
-        child = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
+        raw_path = self._raw_base + raw_suffix(scope, subpath)
+        child = {**scope, "path": path, "raw_path": raw_path, "root_path": ""}
         await self.app(child, receive, send)
+
+
+def raw_suffix(scope: Scope, subpath: str) -> bytes:
+    """The request's raw (still percent-encoded) path from where the decoded `subpath` starts, so that the
+    app sees `%2F` and `%2e%2e` as the client sent them."""
+    raw: bytes | None = scope.get("raw_path")
+    head = quote(scope["path"][: len(scope["path"]) - len(subpath)]).encode()
+    if raw is not None and raw.startswith(head):
+        return raw[len(head) :]
+    return quote(subpath).encode()  # no raw path, or an oddly encoded prefix: re-encode the decoded one
 
 
 def build_webview(entrypoint: object, base_url: str, root: Path) -> Webview | None:

@@ -1,7 +1,12 @@
 """Worker processes: each builds its own entrypoint instance and serves one call at a time over a pipe.
 
 A call past its deadline gets its worker SIGKILLed (the work really stops) and a replacement started;
-a worker that dies on its own is replaced too, and only the call it was serving fails.
+a worker that dies on its own is replaced too, and only the call it was serving fails. When the client
+leaves, an `async def` call is cancelled in its worker; a sync call runs on to its end or its deadline.
+
+With `workers: N` the job holds N + 1 entrypoint instances: the server process builds one too (its
+`__init__` runs there) to read the signatures, auxiliary and static endpoints and examples, and to serve
+`webview_app`; calls never run on it, but its memory (a model loaded in `__init__`) counts.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from starlette.requests import Request
+from starlette.types import Scope
 
 from racetrack.wrapper.dispatch import CallTimeout, NotReady, WorkerDied
 from racetrack.wrapper.tracing import request_id_var
@@ -79,6 +87,18 @@ def resolve_method(instance: object, name: str) -> Callable[..., Any]:
         endpoints = instance.auxiliary_endpoints()  # type: ignore[attr-defined]
         return endpoints.get(name) or endpoints[name.lstrip("/")]
     return getattr(instance, name)
+
+
+# What of an HTTP scope a worker needs to rebuild the request for `self.request_context` (all picklable).
+_SCOPE_KEYS = (
+    "type", "asgi", "http_version", "method", "scheme", "server", "client",
+    "root_path", "path", "raw_path", "query_string", "headers",
+)  # fmt: skip
+
+
+def picklable_scope(scope: Scope) -> dict[str, Any]:
+    """The request's method, URL parts, headers and client, to build a starlette Request in a worker."""
+    return {key: scope[key] for key in _SCOPE_KEYS if key in scope}
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -139,33 +159,48 @@ def _error_message(exc: BaseException) -> Message:
 
 
 class _CallServer:
-    """Serves call / next / close requests from the server process, one call at a time."""
+    """Serves call / next / close requests from the server process, one call at a time.
+
+    While an `async def` call (or an async generator's next item) runs, the pipe is watched: a "cancel"
+    from the server (its client left) cancels it. A sync call cannot be interrupted and runs to its end.
+    """
 
     def __init__(self, instance: object, conn: Connection) -> None:
         self.instance = instance
         self.conn = conn
         self.loop = asyncio.new_event_loop()
+        self.stopping = False
+        self.request_context: ContextVar[Any] | None = None
+        if not hasattr(instance, "request_context"):  # as in the server process (JobApp._install)
+            self.request_context = ContextVar("request_context")
+            instance.request_context = self.request_context  # type: ignore[attr-defined]
 
     def run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 return
+            if message[0] == "cancel":
+                continue  # for a call that had already ended
             if message[0] != "call":
                 return
-            _, name, kwargs, request_id = message
+            _, name, kwargs, request_id, scope = message
             token = request_id_var.set(request_id)
+            context = self.request_context
+            context_token = context.set(Request(scope)) if context is not None and scope is not None else None
             try:
                 self._serve(name, kwargs)
             finally:
+                if context_token is not None:
+                    context.reset(context_token)  # type: ignore[union-attr]
                 request_id_var.reset(token)
 
     def _serve(self, name: str, kwargs: dict[str, Any]) -> None:
         try:
             result = resolve_method(self.instance, name)(**kwargs)
             if inspect.isawaitable(result):
-                result = self.loop.run_until_complete(result)
+                result = self._await(result)
         except BaseException as exc:
             _send(self.conn, _error_message(exc))
             return
@@ -173,24 +208,48 @@ class _CallServer:
             self._stream(result.__next__, result.close)
         elif isinstance(result, types.AsyncGeneratorType):
             agen = result
-            self._stream(
-                lambda: self.loop.run_until_complete(anext(agen)),
-                lambda: self.loop.run_until_complete(agen.aclose()),
-            )
+            self._stream(lambda: self._await(anext(agen)), lambda: self._await(agen.aclose()))
         else:
             _send(self.conn, ("result", result))
+
+    def _await(self, awaitable: Awaitable[Any]) -> Any:
+        """Run `awaitable` on this process's loop until done, or cancelled by a "cancel" from the server."""
+        task = asyncio.ensure_future(awaitable, loop=self.loop)
+        fd = self.conn.fileno()
+        self.loop.add_reader(fd, self._on_message, task, fd)
+        try:
+            return self.loop.run_until_complete(task)
+        finally:
+            self.loop.remove_reader(fd)
+
+    def _on_message(self, task: asyncio.Future[Any], fd: int) -> None:
+        try:
+            message = self.conn.recv()
+        except (EOFError, OSError):  # the server process is gone
+            message = ("stop",)
+            self.loop.remove_reader(fd)
+        if message[0] == "cancel":
+            logger.info("the client left: cancelling the call")
+            task.cancel()
+        elif message[0] == "stop":
+            self.stopping = True  # once this call is done
 
     def _stream(self, next_item: Callable[[], Any], close: Callable[[], None]) -> None:
         _send(self.conn, ("stream",))
         while True:
             try:
-                request = self.conn.recv()
+                request = self.conn.recv() if not self.stopping else ("stop",)
             except (EOFError, OSError):
                 close()
                 return
-            if request[0] == "close":
+            if request[0] == "cancel":
+                continue  # sent while this stream started; the server follows up with "close"
+            if request[0] != "next":
                 close()
-                _send(self.conn, ("closed",))
+                if request[0] == "close":
+                    _send(self.conn, ("closed",))
+                else:
+                    self.stopping = True
                 return
             try:
                 item = next_item()
@@ -310,11 +369,13 @@ class WorkerPool:
         *,
         registry: CollectorRegistry | None = None,
         metric_prefix: str = "fatman",
+        request_context: ContextVar[Request] | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a WorkerPool needs at least one worker process (python.workers >= 1)")
         self.spec = spec
         self.size = size
+        self.request_context = request_context  # the current request, sent along with each call
         self.load_error: str | None = None
         self._workers: dict[int, _Worker] = {}
         self._idle: asyncio.Queue[_Worker] | None = None
@@ -404,11 +465,13 @@ class WorkerPool:
         if self.load_error is not None:
             raise NotReady(self.load_error)
         worker = await self._take_idle(deadline)
-        worker.request(("call", name, kwargs, request_id_var.get()))
+        request = self.request_context.get(None) if self.request_context is not None else None
+        scope = picklable_scope(request.scope) if request is not None else None
+        worker.request(("call", name, kwargs, request_id_var.get(), scope))
         try:
             message = await self._reply(worker, deadline, slot)
-        except asyncio.CancelledError:  # the caller left: the worker finishes (until the deadline) unobserved
-            slot.release_after(self._background(self._settle(worker, deadline)))
+        except asyncio.CancelledError:  # the caller left
+            self._abandon(worker, deadline, slot)
             raise
         if message[0] == "stream":
             return self._stream(worker, deadline, slot)
@@ -461,7 +524,15 @@ class WorkerPool:
         finally:
             if worker.alive and worker.killed_for is None and (worker.awaiting_reply or worker.streaming):
                 # the consumer stopped early: close the generator in the worker, in the background
-                slot.release_after(self._background(self._settle(worker, deadline)))
+                self._abandon(worker, deadline, slot)
+
+    def _abandon(self, worker: _Worker, deadline: float | None, slot: _Slot) -> None:
+        """The caller left mid-call: an async call in the worker is cancelled (a sync one runs on to its end
+        or deadline), then the worker is brought back in the background, keeping the slot until then."""
+        if worker.awaiting_reply:
+            with contextlib.suppress(OSError):
+                worker.calls.send(("cancel",))
+        slot.release_after(self._background(self._settle(worker, deadline)))
 
     async def _settle(self, worker: _Worker, deadline: float | None) -> None:
         """Bring back a worker whose caller left: take its pending reply, close its stream; kill at the

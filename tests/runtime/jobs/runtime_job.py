@@ -50,6 +50,18 @@ class RuntimeJob:
     def crash(self, code: int = 3) -> None:
         os._exit(code)
 
+    def whoami(self) -> dict:
+        """The current request as user code sees it (`self.request_context`), and the serving process."""
+        request = self.request_context.get()
+        return {
+            "method": request.method,
+            "url": str(request.url),
+            "agent": request.headers.get("user-agent"),
+            "query": dict(request.query_params),
+            "client": request.client.host,
+            "pid": os.getpid(),
+        }
+
     def auxiliary_endpoints(self):
         return {
             "/spin": self.spin,
@@ -57,6 +69,7 @@ class RuntimeJob:
             "/count": self.count,
             "/acount": self.acount,
             "/crash": self.crash,
+            "/whoami": self.whoami,
         }
 
     def metrics(self):
