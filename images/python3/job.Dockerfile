@@ -1,18 +1,21 @@
 # A job image on the racetrack wrapper base. Layer order keeps code-only changes fast: system packages,
 # then the requirements in the job's own venv (/opt/job/venv, never mixed with the wrapper's), then the
 # source. racetrack.build fills in the double-brace placeholders; the rest is plain Dockerfile.
+# build_env is a set of ARGs, declared in each stage that runs build steps: visible to apt and pip, not
+# set in the final image's config (ARGs end with their stage).
 FROM {{ wrapper_image }} AS system
 USER root
 {{ build_env }}
 {{ system_packages }}
 
-# Requirements are installed in a stage of their own: its build arg, pip config and CA bundle never
-# reach the final image, and the secret build env exists only in the pip process (see secret_exec.py).
+# Requirements are installed in a stage of their own: its CA bundle never reaches the final image, and
+# the host's pip settings and the secret build env exist only in the pip process (see secret_exec.py).
+# RACETRACK_PIP_INPUTS, a keyed digest of those settings and values, puts them in this step's cache key.
 FROM system AS requirements
-ARG RACETRACK_SECRETS_URL=
+{{ build_env }}
+ARG RACETRACK_PIP_INPUTS=
 COPY racetrack-build/ /opt/racetrack-build/
-ENV PIP_CONFIG_FILE=/opt/racetrack-build/pip.conf \
-    SSL_CERT_FILE=/opt/racetrack-build/ca.crt \
+ENV SSL_CERT_FILE=/opt/racetrack-build/ca.crt \
     REQUESTS_CA_BUNDLE=/opt/racetrack-build/ca.crt \
     GIT_SSL_CAINFO=/opt/racetrack-build/ca.crt
 {{ requirements }}

@@ -101,7 +101,7 @@ def validate(path: JobDir = Path("."), extra: Overrides = None) -> None:
 @app.command("run-local")
 def run_local(
     path: JobDir = Path("."),
-    port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 7000,
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 7000,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     extra: Overrides = None,
 ) -> None:
@@ -109,7 +109,7 @@ def run_local(
     import os
 
     from racetrack.wrapper.local import job_urls, local_env
-    from racetrack.wrapper.server import serve
+    from racetrack.wrapper.server import ListenError, listen_socket, serve
     from racetrack.wrapper.settings import settings_from_manifest
 
     manifest = load_job_manifest(path, extra)
@@ -119,12 +119,16 @@ def run_local(
         raise report_problems(missing.problems, "the secret runtime env file") from None
     except ManifestError as error:
         raise report_problems(error.problems, "the secret runtime env file") from None
+    try:
+        sock = listen_socket(host, port)
+    except ListenError as error:
+        raise fail(escape(str(error))) from None
     os.environ.update(env)
     name, version = escape(manifest.name), escape(manifest.version)
     console.print(f"Serving job [bold]{name}[/] {version} from {manifest.root}")
     for what, url in job_urls(host, port).items():
         console.print(f"  {what + ':':12} {url}", highlight=False, soft_wrap=True)
-    serve(settings_from_manifest(manifest), host, port)
+    serve(settings_from_manifest(manifest), host, port, sock)
 
 
 # --- build: `racetrack build`, `racetrack build-logs`, `racetrack images bootstrap` (docs/building.md) ---
@@ -300,7 +304,7 @@ def list_jobs(
     from datetime import UTC, datetime
 
     from racetrack.deploy.jobs import job_rows
-    from racetrack.deploy.render import jobs_table
+    from racetrack.deploy.render import jobs_listing
 
     rows = job_rows(_engine(), name)
     now = datetime.now(UTC)
@@ -309,14 +313,14 @@ def list_jobs(
     elif not rows:
         err_console.print("no jobs deployed; `racetrack deploy DIR` deploys one", highlight=False)
     else:
-        console.print(jobs_table(rows, now))
+        console.print(jobs_listing(rows, now))
 
 
 @app.command()
 def logs(
     name: JobName,
     version: JobVersion = None,
-    tail: Annotated[int | None, typer.Option("--tail", "-n", help="Only the last N lines.")] = None,
+    tail: Annotated[int | None, typer.Option("--tail", "-n", min=0, help="Only the last N lines.")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
 ) -> None:
     """Print a deployed job's output (secret values redacted)."""
@@ -376,7 +380,10 @@ def call(
 @app.command()
 def delete(
     name: JobName,
-    version: JobVersion = None,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", "-v", help="Job version or 'latest' (default: every version, asks first)."),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete all versions without asking.")] = False,
 ) -> None:
     """Stop and remove a deployed job version, or every version of the job (asks first)."""

@@ -3,8 +3,11 @@ env, user, labels, layer cache on code changes, no-op rebuilds, readable failure
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -46,7 +49,7 @@ def test_the_wrapper_serves_the_job_with_its_packages_and_env(probe_image, run_i
     result = job.post("/api/v1/perform", {}).json()
     assert result["jq"].startswith("jq-1.")  # system_dependencies, installed with apt
     assert result["six_file"].startswith("/opt/job/venv/")  # requirements, in the job's own venv
-    assert result["build_env"] == "six"  # requirements.txt said ${PROBE_REQUIREMENT}: expanded at build time
+    assert result["build_env"] is None  # a build ARG: requirements.txt's ${PROBE_REQUIREMENT} gave six, above
     assert result["runtime_env"] == "set-at-runtime"
     assert result["dollar"] == "literal $HOME stays"
     assert result["uid"] != 0
@@ -71,6 +74,10 @@ def test_image_metadata_labels_and_contents(probe_image, probe_repo, engine):
     assert labels["racetrack.manifest.digest"] == manifest_digest(manifest)
     assert "/api/v1/perform" in json.loads(labels["racetrack.openapi"])["paths"]
     assert config["User"] == "racetrack"
+    # build_env was in the apt step's environment (and pip's, see six above) but is not in the image's
+    assert not [entry for entry in config["Env"] if entry.startswith("PROBE_REQUIREMENT=")]
+    apt_step = next(step["CreatedBy"] for step in image.history() if "apt-get" in step["CreatedBy"])
+    assert "PROBE_REQUIREMENT=six" in apt_step
     assert config["StopSignal"] == "SIGTERM"
     assert "/live" in " ".join(config["Healthcheck"]["Test"])
     assert config["Cmd"] == ["python", "-m", "racetrack.wrapper", "run", "--manifest", "fatman.yaml"]
@@ -106,6 +113,22 @@ def test_code_only_change_rebuilds_without_running_pip(probe_image, probe_repo, 
     assert step_cached(log, "pip install") and step_cached(log, "apt-get")
     assert not step_cached(log, "COPY --chown=racetrack:racetrack job/")
     assert run_image(changed.tag).post("/api/v1/perform", {}).json()["greeting"] == "hello from version 2"
+
+
+def test_the_requirements_cache_does_not_depend_on_the_build_server_port(probe_repo, monkeypatch):
+    from racetrack.build import builder
+    from racetrack.build.server import BuildServer
+
+    helpers = probe_repo / "jobs" / "probe" / "helpers.py"
+    for version in (3, 4):
+        with socket.socket() as probe:  # a port nothing listens on, different for each build
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        monkeypatch.setattr(builder, "BuildServer", functools.partial(BuildServer, port=port))
+        helpers.write_text(re.sub(r"version \d+", f"version {version}", helpers.read_text()))
+        commit_all(probe_repo, f"code change {version}")
+        log = build_image(probe_manifest(probe_repo), "git").log_path.read_text()
+        assert step_cached(log, "pip install"), f"pip ran again with the build server on port {port}"
 
 
 def test_local_source_builds_uncommitted_changes(probe_repo, run_image):

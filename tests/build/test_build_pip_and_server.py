@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 
 from racetrack.build import secret_exec
 from racetrack.build.pipconf import PipSettings, parse_pip_config_list
-from racetrack.build.server import BuildServer, stable_token
+from racetrack.build.server import BuildServer, inputs_digest
 
 
 def test_pip_config_list_is_read_with_later_lines_winning(tmp_path):
@@ -32,7 +31,7 @@ def test_pip_config_list_is_read_with_later_lines_winning(tmp_path):
     assert settings.timeout == "180"
 
 
-def test_container_conf_serves_existing_local_dirs_and_keeps_urls(tmp_path):
+def test_container_env_serves_existing_local_dirs_and_keeps_urls(tmp_path):
     (tmp_path / "simple").mkdir()
     (tmp_path / "wheels").mkdir()
     settings = PipSettings(
@@ -40,16 +39,14 @@ def test_container_conf_serves_existing_local_dirs_and_keeps_urls(tmp_path):
         extra_index_urls=(f"file://{tmp_path}/simple", "file:///no/such/dir"),
         find_links=(str(tmp_path / "wheels"), "https://links.example/"),
     )
-    conf = configparser.ConfigParser()
-    conf.read_string(settings.container_conf("http://127.0.0.1:9/files", "/ca.crt"))
-    section = conf["global"]
-    assert section["index-url"] == "https://pypi.example/simple"
-    assert section["extra-index-url"].split() == [f"http://127.0.0.1:9/files{tmp_path}/simple/"]
-    assert section["find-links"].split() == [
+    env = settings.container_env("http://127.0.0.1:9/files", "/ca.crt")
+    assert env["PIP_INDEX_URL"] == "https://pypi.example/simple"
+    assert env["PIP_EXTRA_INDEX_URL"].split() == [f"http://127.0.0.1:9/files{tmp_path}/simple/"]
+    assert env["PIP_FIND_LINKS"].split() == [
         f"http://127.0.0.1:9/files{tmp_path}/wheels/",
         "https://links.example/",
     ]
-    assert section["cert"] == "/ca.crt"
+    assert env["PIP_CERT"] == "/ca.crt"
     # An index's files usually sit beside it (../files), so its parent is served; find-links dirs as they are.
     assert settings.local_dirs() == (tmp_path, tmp_path / "wheels")
 
@@ -59,15 +56,19 @@ def served(tmp_path):
     (tmp_path / "mirror" / "simple").mkdir(parents=True)
     (tmp_path / "mirror" / "simple" / "index.html").write_text("<a href='../files/x.whl'>x</a>")
     (tmp_path / "outside.txt").write_text("private")
-    with BuildServer({"TOKEN": "s3cr3t"}, "tok", (tmp_path / "mirror",)) as server:
+    with BuildServer((tmp_path / "mirror",)) as server:
         yield server, tmp_path
 
 
-def test_secrets_are_served_once_and_only_for_the_token(served):
+def test_an_offered_env_is_served_once_and_only_for_its_token(served):
     server, _ = served
-    assert httpx.get(server.url + "/secrets/wrong").status_code == 404
-    assert httpx.get(server.secrets_url).json() == {"TOKEN": "s3cr3t"}
-    assert httpx.get(server.secrets_url).status_code == 404
+    url = server.offer({"TOKEN": "s3cr3t"})
+    other = server.offer({"PIP_INDEX_URL": "https://mirror.example/simple"})
+    assert url != other and url.startswith(server.url + "/env/")
+    assert httpx.get(server.url + "/env/wrong").status_code == 404
+    assert httpx.get(url).json() == {"TOKEN": "s3cr3t"}
+    assert httpx.get(url).status_code == 404
+    assert httpx.get(other).json() == {"PIP_INDEX_URL": "https://mirror.example/simple"}
 
 
 def test_files_are_served_only_inside_allowed_dirs(served):
@@ -82,28 +83,27 @@ def test_files_are_served_only_inside_allowed_dirs(served):
         assert httpx.get(server.files_url + path).status_code == 404, path
 
 
-def test_token_is_stable_per_job_and_secrets_and_reveals_neither(tmp_path, monkeypatch):
+def test_inputs_digest_is_stable_per_inputs_and_reveals_none(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    token = stable_token("job", {"A": "secret-value"})
-    assert token == stable_token("job", {"A": "secret-value"})
-    assert token != stable_token("job", {"A": "other"}) and token != stable_token(
-        "job2", {"A": "secret-value"}
-    )
-    assert "secret-value" not in token
+    digest = inputs_digest("pip settings", [("A", "secret-value")])
+    assert digest == inputs_digest("pip settings", [("A", "secret-value")])
+    assert digest != inputs_digest("pip settings", [("A", "other")])
+    assert digest != inputs_digest("other pip settings", [("A", "secret-value")])
+    assert "secret-value" not in digest
     assert oct((tmp_path / "racetrack" / "build-key").stat().st_mode & 0o777) == "0o600"
 
 
 def test_secret_exec_runs_the_command_with_the_served_env(served):
     server, _ = served
     script = Path(secret_exec.__file__)
-    env = {**os.environ, "RACETRACK_SECRETS_URL": server.secrets_url}
+    env = {**os.environ, "FTP_PROXY": server.offer({"TOKEN": "s3cr3t"})}
     printed = subprocess.run(
         [
             sys.executable,
             str(script),
             sys.executable,
             "-c",
-            "import os; print(os.environ['TOKEN'], 'RACETRACK_SECRETS_URL' in os.environ)",
+            "import os; print(os.environ['TOKEN'], 'FTP_PROXY' in os.environ)",
         ],
         env=env,
         capture_output=True,
@@ -112,7 +112,7 @@ def test_secret_exec_runs_the_command_with_the_served_env(served):
     ).stdout
     assert printed.split() == ["s3cr3t", "False"]
     second = subprocess.run([sys.executable, str(script), "true"], env=env, capture_output=True, text=True)
-    assert second.returncode != 0 and "cannot fetch the secret build env" in second.stderr
+    assert second.returncode != 0 and "cannot fetch the build env" in second.stderr
 
 
 def test_secret_exec_without_url_passes_the_env_through():

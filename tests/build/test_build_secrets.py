@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import secrets
 import tarfile
 import threading
@@ -140,3 +141,30 @@ def test_secrets_are_in_no_layer_history_config_or_log(secret_build, engine):
     for value in values:
         assert value not in history and value not in inspect and value not in log
     assert "pip install" in log  # the log is the real build's, with the step that used the secret
+
+
+def test_no_image_of_the_build_keeps_the_build_server_address_or_the_pip_settings(secret_build, engine):
+    """Dangling stage images stay on the engine as the layer cache: the requirements stage's among them."""
+    built, _, values = secret_build
+    log = built.log_path.read_text()
+    created = IMAGE_LINE.findall(log)
+    assert len(created) > 5
+    for image_id in created:
+        history = json.dumps(engine.images.get(image_id).history())
+        for needle in ("RACETRACK_SECRETS_URL", "/secrets/", "FTP_PROXY", "/env/", "pip.conf", *values):
+            assert needle not in history, f"{needle!r} in the history of {image_id}"
+    requirements_stage = step_image(log, "pip install")
+    assert requirements_stage not in {step["Id"] for step in engine.images.get(built.tag).history()}
+    config = engine.images.get(requirements_stage).attrs["Config"]
+    assert not [entry for entry in config["Env"] if entry.startswith("PIP_")]
+    listing = engine.containers.run(requirements_stage, ["ls", "/opt/racetrack-build"], remove=True)
+    assert sorted(listing.decode().split()) == ["ca.crt", "pip", "secret_exec.py"]  # no pip.conf
+
+
+IMAGE_LINE = re.compile(r"^ ---> ([0-9a-f]{12})$", re.MULTILINE)
+
+
+def step_image(log: str, needle: str) -> str:
+    """The id of the image made by the Dockerfile step whose line contains `needle`."""
+    step = next(line for line in log.splitlines() if line.startswith("Step ") and needle in line)
+    return IMAGE_LINE.search(log, log.index(step)).group(1)

@@ -27,11 +27,27 @@ def test_job_dockerfile_orders_layers_and_quotes_env():
     manifest = load_manifest(JOBS / "probe", ['runtime_env={"Q": "say \\"hi\\" to $USER \\\\o/"}'])
     text = job_dockerfile(manifest, "racetrack/python3-wrapper:test")
     order = [
-        text.index(s) for s in ("ENV PROBE_REQUIREMENT", "apt-get -q install", "pip install", "COPY --chown")
+        text.index(s) for s in ("ARG PROBE_REQUIREMENT", "apt-get -q install", "pip install", "COPY --chown")
     ]
     assert order == sorted(order)
+    # build_env: an ARG in both stages that run build steps, and nothing of it in the final stage
+    stages = text.split("\nFROM ")[1:]
+    assert [stage.count('ARG PROBE_REQUIREMENT="six"') for stage in stages] == [1, 1, 0]
     assert 'ENV Q="say \\"hi\\" to \\$USER \\\\o/"' in text
     assert "FROM racetrack/python3-wrapper:test AS system" in text
+
+
+def test_the_build_server_url_goes_in_the_cache_exempt_build_arg(monkeypatch):
+    from racetrack.build.builder import handoff_buildargs
+
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert handoff_buildargs("http://127.0.0.1:5/env/t") == {"FTP_PROXY": "http://127.0.0.1:5/env/t"}
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("no_proxy", "internal.example")
+    args = handoff_buildargs("http://127.0.0.1:5/env/t")
+    assert args["https_proxy"] == "http://proxy.example:3128"
+    assert args["no_proxy"] == "internal.example,127.0.0.1" and args["NO_PROXY"] == "127.0.0.1"
 
 
 def test_bad_apt_package_name_is_refused_even_past_the_schema():

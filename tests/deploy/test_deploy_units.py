@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from rich.console import Console
+from typer.testing import CliRunner
 
-from racetrack.deploy.jobs import age
+from racetrack.cli import app
+from racetrack.deploy.jobs import JobRow, age
 from racetrack.deploy.logs import redact
 from racetrack.deploy.probe import Answer, LoadFailure, job_status
 from racetrack.deploy.registry import Deployment, container_name, url_host
+from racetrack.deploy.render import jobs_listing
 from racetrack.deploy.smoke import Example, docs_examples
 
 
@@ -120,3 +125,28 @@ def test_age() -> None:
 
 def test_redact_hides_every_secret() -> None:
     assert redact("token=s3cr3t user=bob s3cr3t", ["s3cr3t"]) == "token=[secret] user=bob [secret]"
+
+
+def test_a_narrow_job_listing_never_cuts_name_version_or_status() -> None:
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    long = replace(DEPLOYMENT, name="python-auxiliary-endpoints", version="1.10.0-rc.1", host_port=46021,
+                   container_name="python-auxiliary-endpoints-1.10.0-rc.1", created=now - timedelta(hours=2))
+    failed = replace(long, name="lifecycle", version="2.0.0", container_name="lifecycle-2.0.0")
+    reason = "PermissionError: no token (entrypoint.py:9)"
+    rows = [JobRow(long, "starting", None), JobRow(failed, "error", reason)]
+    for width in (80, 100):
+        out = io.StringIO()
+        Console(file=out, width=width).print(jobs_listing(rows, now))
+        lines = out.getvalue().splitlines()
+        assert "…" not in out.getvalue()
+        starts = [line.split()[:3] for line in lines]
+        assert ["python-auxiliary-endpoints", "1.10.0-rc.1", "starting"] in starts
+        assert ["lifecycle", "2.0.0", "error"] in starts
+        assert "lifecycle 2.0.0: PermissionError: no token" in out.getvalue()  # the reason, under the table
+        assert all(len(line) <= width for line in lines)
+
+
+def test_logs_refuses_a_negative_tail_and_delete_help_tells_what_no_version_does() -> None:
+    negative = CliRunner().invoke(app, ["logs", "adder", "--tail", "-3"])
+    assert negative.exit_code == 2 and "--tail" in negative.output
+    assert "every version" in " ".join(CliRunner().invoke(app, ["delete", "--help"]).output.split())

@@ -38,11 +38,11 @@ def write_job_files(context: Path, manifest: Manifest, source: JobSource) -> Non
     (target / MANIFEST_NAME).write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def write_support_files(context: Path, pip_conf: str, ca_bundle: Path) -> None:
-    """context/racetrack-build: the container's pip.conf, the host's CA bundle and the secret env runner."""
+def write_support_files(context: Path, ca_bundle: Path) -> None:
+    """context/racetrack-build: the host's CA bundle and the build env runner (nothing that changes from one
+    build to the next, so the layer copying them stays cached)."""
     support = context / SUPPORT_DIR
     support.mkdir(parents=True, exist_ok=True)
-    (support / "pip.conf").write_text(pip_conf)
     shutil.copyfile(secret_exec.__file__, support / "secret_exec.py")
     shutil.copyfile(ca_bundle, support / "ca.crt")
 

@@ -30,16 +30,16 @@ def job_dockerfile(manifest: Manifest, wrapper_image: str) -> str:
         template("job.Dockerfile"),
         {
             "wrapper_image": wrapper_image,
-            "build_env": env_lines(manifest.build_env, manifest, "build_env"),
+            "build_env": env_lines(manifest.build_env, manifest, "build_env", "ARG"),
             "system_packages": apt_step(manifest),
             "requirements": requirements_steps(manifest.python.requirements_path),
-            "runtime_env": env_lines(manifest.runtime_env, manifest, "runtime_env"),
+            "runtime_env": env_lines(manifest.runtime_env, manifest, "runtime_env", "ENV"),
         },
     )
 
 
-def env_lines(env: dict[str, str], manifest: Manifest, field: str) -> str:
-    """ENV instructions with values quoted so Docker takes them literally (no $ expansion)."""
+def env_lines(env: dict[str, str], manifest: Manifest, field: str, instruction: str) -> str:
+    """ENV (or ARG) instructions with values quoted so Docker takes them literally (no $ expansion)."""
     lines = []
     for key, value in env.items():
         if "\n" in value or "\r" in value:
@@ -47,7 +47,7 @@ def env_lines(env: dict[str, str], manifest: Manifest, field: str) -> str:
                 f"{manifest.path}: {field}.{key} holds a line break; env values must be one line"
             )
         quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-        lines.append(f'ENV {key}="{quoted}"')
+        lines.append(f'{instruction} {key}="{quoted}"')
     return "\n".join(lines)
 
 

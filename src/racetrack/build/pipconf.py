@@ -1,14 +1,13 @@
 """The host's pip settings (index, extra indexes, find-links, CA bundle), forwarded to builds in containers.
 
 Local directories (file:// indexes, find-links paths) do not exist in a container, so the build server
-serves them over 127.0.0.1 and the container's pip.conf points there.
+serves them over 127.0.0.1 and the container's pip settings point there. The settings reach the pip step as
+PIP_* variables handed out by the build server, never as a file in a layer.
 """
 
 from __future__ import annotations
 
 import ast
-import configparser
-import io
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -41,8 +40,9 @@ class PipSettings:
         dirs += [path for path in map(local_path, self.find_links) if path]
         return tuple(dict.fromkeys(dirs))
 
-    def container_conf(self, server_url: str, cert_path: str) -> str:
-        """pip.conf for the container: URLs kept, existing local directories served by `server_url`."""
+    def container_env(self, server_url: str, cert_path: str) -> dict[str, str]:
+        """pip's settings for the container as PIP_* variables: URLs kept, existing local directories
+        served by `server_url`."""
 
         def forward(location: str) -> str | None:
             path = local_path(location)
@@ -50,22 +50,19 @@ class PipSettings:
                 return None if _is_local(location) else location
             return server_url + quote(str(path)) + "/"
 
-        parser = configparser.ConfigParser(interpolation=None)
-        settings: dict[str, str] = {"cert": cert_path, "disable-pip-version-check": "true"}
+        env = {"PIP_CERT": cert_path, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         if self.index_url and (index := forward(self.index_url)):
-            settings["index-url"] = index
-        for key, values in (("extra-index-url", self.extra_index_urls), ("find-links", self.find_links)):
+            env["PIP_INDEX_URL"] = index
+        lists = (("PIP_EXTRA_INDEX_URL", self.extra_index_urls), ("PIP_FIND_LINKS", self.find_links))
+        for name, values in lists:
             kept = [v for v in map(forward, values) if v]
             if kept:
-                settings[key] = "\n".join(kept)
+                env[name] = " ".join(kept)
         if self.trusted_hosts:
-            settings["trusted-host"] = "\n".join(self.trusted_hosts)
+            env["PIP_TRUSTED_HOST"] = " ".join(self.trusted_hosts)
         if self.timeout:
-            settings["timeout"] = self.timeout
-        parser["global"] = settings
-        text = io.StringIO()
-        parser.write(text)
-        return text.getvalue()
+            env["PIP_TIMEOUT"] = self.timeout
+        return env
 
 
 def host_pip_settings(python: str = sys.executable) -> PipSettings:

@@ -24,6 +24,8 @@ class BuildProgress:
         if step:
             self.status.update(f"step {step.group(1)}/{step.group(2)}: {escape(step.group(3)[:100])}")
             self.console.print(f"[bold]{escape(line)}[/]", highlight=False, soft_wrap=True)
+        elif line.startswith("racetrack: warning:"):
+            self.console.print(f"[yellow]{escape(line)}[/]", highlight=False, soft_wrap=True)
         elif line.startswith("racetrack:"):
             self.console.print(f"[cyan]{escape(line)}[/]", highlight=False, soft_wrap=True)
         elif not self.quiet:

@@ -1,7 +1,9 @@
-"""Run a command with the job's secret build env added (inside the build container; stdlib only).
+"""Run a command with the build env that racetrack's build server hands out (in a build container; stdlib).
 
-Usage: python secret_exec.py COMMAND [ARGS...]. With RACETRACK_SECRETS_URL set, the variables are fetched
-from racetrack's build server and exist only in COMMAND's process environment.
+Usage: python secret_exec.py COMMAND [ARGS...]. The server's one-time URL comes in FTP_PROXY: Docker's
+predefined proxy build args are the only ones kept out of `docker history` and out of the build cache key,
+so neither the URL (port, token) nor the variables (pip settings, secret build env) reach any image or decide
+any cache hit. The variables exist only in COMMAND's process environment.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import os
 import sys
 import urllib.request
 
+HANDOFF_VARIABLE = "FTP_PROXY"
 
-def secret_env(url: str) -> dict[str, str]:
-    """The secret variables served at `url`."""
-    with urllib.request.urlopen(url, timeout=30) as response:
+
+def served_env(url: str) -> dict[str, str]:
+    """The variables served at `url`."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1: never via a proxy
+    with opener.open(url, timeout=30) as response:
         env = json.load(response)
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise ValueError("the build server answered something other than a mapping of variables")
@@ -22,11 +27,11 @@ def secret_env(url: str) -> dict[str, str]:
 
 
 def command_env(environ: dict[str, str]) -> dict[str, str]:
-    """`environ` without the server URL, plus the secret variables when a URL is given."""
+    """`environ` without the handoff URL, plus the served variables when a URL is given."""
     env = dict(environ)
-    url = env.pop("RACETRACK_SECRETS_URL", "")
+    url = env.pop(HANDOFF_VARIABLE, "")
     if url:
-        env.update(secret_env(url))
+        env.update(served_env(url))
     return env
 
 
@@ -36,7 +41,7 @@ def main(argv: list[str]) -> None:
     try:
         env = command_env(dict(os.environ))
     except (OSError, ValueError) as error:
-        sys.exit(f"racetrack: cannot fetch the secret build env from the build server: {error}")
+        sys.exit(f"racetrack: cannot fetch the build env from racetrack's build server: {error}")
     os.execvpe(argv[0], argv, env)
 
 

@@ -1,7 +1,8 @@
 """A short-lived HTTP server on 127.0.0.1 for the duration of a build (builds use host networking).
 
-It hands the secret build env to the one RUN step that holds the token, once, so the values live only
-in that step's process environment; and it serves the host's local pip directories read-only.
+It hands a build env (the host's pip settings, plus the secret build env for the job's pip step) to the
+one RUN step that holds its random token, once, so the values live only in that step's process environment;
+and it serves the host's local pip directories read-only.
 """
 
 from __future__ import annotations
@@ -19,27 +20,19 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
-SECRETS_PREFIX = "/secrets/"
+ENV_PREFIX = "/env/"
 FILES_PREFIX = "/files"
 
 
 class BuildServer:
-    """Serves `/secrets/<token>` (JSON, one time) and `/files/<absolute path>` under `allowed_dirs`."""
+    """Serves `/env/<token>` (JSON, once per token) and `/files/<absolute path>` under `allowed_dirs`."""
 
-    def __init__(self, secret_env: dict[str, str], token: str, allowed_dirs: tuple[Path, ...], port: int = 0):
-        self.secret_env = dict(secret_env)
-        self.token = token
+    def __init__(self, allowed_dirs: tuple[Path, ...], port: int = 0):
         self.allowed_dirs = tuple(path.resolve() for path in allowed_dirs)
-        self.secret_requests = 0
+        self._offers: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         handler = partial(_Handler, self, directory="/")
-        try:
-            self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-            self.got_preferred_port = True
-        except OSError:
-            # Taken, e.g. by a concurrent build: any port works, but cache keys naming the URL change.
-            self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-            self.got_preferred_port = False
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="racetrack-build-server", daemon=True
@@ -53,18 +46,17 @@ class BuildServer:
     def files_url(self) -> str:
         return self.url + FILES_PREFIX
 
-    @property
-    def secrets_url(self) -> str:
-        """Where the pip step fetches the secret env; empty when there are no secrets."""
-        return f"{self.url}{SECRETS_PREFIX}{self.token}" if self.secret_env else ""
-
-    def take_secrets(self, token: str) -> dict[str, str] | None:
-        """The secret env for the right token, the first time only."""
+    def offer(self, env: dict[str, str]) -> str:
+        """A URL with a new random token that hands `env` to its first request only."""
+        token = secrets.token_urlsafe(32)
         with self._lock:
-            if not self.secret_env or not hmac.compare_digest(token, self.token) or self.secret_requests:
-                return None
-            self.secret_requests += 1
-            return self.secret_env
+            self._offers[token] = dict(env)
+        return f"{self.url}{ENV_PREFIX}{token}"
+
+    def take(self, token: str) -> dict[str, str] | None:
+        """The env offered under `token`, the first time only."""
+        with self._lock:
+            return self._offers.pop(token, None)
 
     def allows(self, path: Path) -> bool:
         return any(path == root or path.is_relative_to(root) for root in self.allowed_dirs)
@@ -81,18 +73,12 @@ class BuildServer:
         self._thread.join()
 
 
-def stable_token(job_name: str, secret_env: dict[str, str]) -> str:
-    """A token that is the same for the same job and secrets (so the pip step's build cache holds) and that
-    reveals nothing about them: an HMAC with a per-user random key kept in ~/.cache/racetrack."""
-    payload = json.dumps([job_name, sorted(secret_env.items())]).encode()
+def inputs_digest(*parts: object) -> str:
+    """A digest that is the same for the same inputs (e.g. the pip settings and secret values, so the pip
+    step's cache key follows them) and reveals nothing about them: an HMAC with a per-user random key kept
+    in ~/.cache/racetrack."""
+    payload = json.dumps(parts, default=repr, sort_keys=True).encode()
     return hmac.new(_user_key(), payload, hashlib.sha256).hexdigest()
-
-
-def preferred_port(job_name: str) -> int:
-    """A port per user and job, the same on every build of the job so the pip.conf and step cache keys stay
-    stable, and rarely the one of another job being built at the same time."""
-    seed = hashlib.sha256(f"racetrack-build-{os.getuid()}-{job_name}".encode()).digest()
-    return 20000 + int.from_bytes(seed[:2], "big") % 20000
 
 
 def _user_key() -> bytes:
@@ -112,8 +98,8 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        if path.startswith(SECRETS_PREFIX):
-            self._send_secrets(path.removeprefix(SECRETS_PREFIX))
+        if path.startswith(ENV_PREFIX):
+            self._send_env(path.removeprefix(ENV_PREFIX))
         elif self._allowed(path):
             super().do_GET()
         else:
@@ -134,8 +120,8 @@ class _Handler(SimpleHTTPRequestHandler):
         target = Path(os.path.normpath(unquote(path.removeprefix(FILES_PREFIX)))).resolve()
         return self.state.allows(target)
 
-    def _send_secrets(self, token: str) -> None:
-        env = self.state.take_secrets(token)
+    def _send_env(self, token: str) -> None:
+        env = self.state.take(token)
         if env is None:
             self.send_error(HTTPStatus.NOT_FOUND)
             return

@@ -31,7 +31,12 @@ def wrapper_tag(base_image_id: str) -> str:
 
 
 def ensure_wrapper_image(
-    client: docker.DockerClient, tag: str, base_image: str, context: Path, log: BuildLog
+    client: docker.DockerClient,
+    tag: str,
+    base_image: str,
+    context: Path,
+    log: BuildLog,
+    buildargs: dict[str, str] | None = None,
 ) -> None:
     """Build the wrapper image `tag` unless the engine has it; `context` holds the build support files."""
     if image_exists(client, tag):
@@ -48,7 +53,7 @@ def ensure_wrapper_image(
             },
         )
     )
-    run_build(client, log, context=context, tag=tag)
+    run_build(client, log, context=context, tag=tag, buildargs=buildargs)
 
 
 def build_wheel(root: Path, out: Path, log: BuildLog) -> Path:

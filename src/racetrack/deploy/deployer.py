@@ -77,6 +77,9 @@ def deploy(
     old = serving_containers(client, manifest.name).get(manifest.version)
     if old is not None:
         check_replaceable(deployment_from(old), options)
+    if manifest.replicas > 1:
+        replicas = manifest.replicas
+        reporter.warn(f"replicas: {replicas} is not supported by the docker target; running 1 container")
     image = build(manifest)
     commit = image.commit or (client.images.get(image.tag).labels or {}).get(COMMIT_LABEL, "")
     spec = ContainerSpec(
@@ -140,7 +143,7 @@ def start_checked(
         for result in smoke:
             (reporter.done if result.ok else reporter.warn)(f"{result.path}: {result.summary}")
         if not smoke:
-            reporter.done("no endpoint has a docs input example; add docs_input_example() to check one")
+            reporter.note("no docs input example to verify; add docs_input_example() to have one checked")
         if failed and options.verify:
             raise DeployError(
                 f"the smoke check failed for {', '.join(result.path for result in failed)}: the docs "

@@ -33,6 +33,9 @@ class DeployDisplay:
     def warn(self, text: str) -> None:
         self.console.print(f"  [yellow]✗[/] {escape(text)}", highlight=False, soft_wrap=True)
 
+    def note(self, text: str) -> None:
+        self.console.print(f"  [dim]-[/] {escape(text)}", highlight=False, soft_wrap=True)
+
     def __enter__(self) -> DeployDisplay:
         return self
 

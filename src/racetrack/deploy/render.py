@@ -6,9 +6,10 @@ import json
 from datetime import datetime
 
 import httpx
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from racetrack.deploy.deployer import Deployed
 from racetrack.deploy.errors import StartFailed
@@ -16,6 +17,7 @@ from racetrack.deploy.jobs import JobRow, age
 from racetrack.deploy.probe import ERROR, RUNNING, STARTING
 
 STATUS_STYLES = {RUNNING: "green", STARTING: "yellow", ERROR: "bold red"}
+JOB_COLUMNS = ("NAME", "VERSION", "STATUS", "URL", "AGE", "CONTAINER")
 
 
 def job_urls(url: str) -> dict[str, str]:
@@ -56,18 +58,31 @@ def print_start_failure(console: Console, error: StartFailed, name: str, version
     console.print(f"The failed container was removed; {previous}.", highlight=False, soft_wrap=True)
 
 
-def jobs_table(rows: list[JobRow], now: datetime) -> Table:
+def jobs_listing(rows: list[JobRow], now: datetime) -> Group:
+    """The job table, then the reason of each job in error. When the terminal is narrow, CONTAINER folds
+    first and URL shrinks next; NAME, VERSION, STATUS and AGE are never cut."""
+    cells = [
+        (d.name, d.version, row.status, d.url or "-", age(d.created, now),
+         d.container_name + (" (replacement starting)" if d.is_candidate else ""))
+        for row in rows
+        for d in [row.deployment]
+    ]
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("NAME", "VERSION", "STATUS", "URL", "AGE", "CONTAINER"):
-        table.add_column(column, no_wrap=column != "STATUS")
-    for row in rows:
-        d = row.deployment
-        status = f"[{STATUS_STYLES.get(row.status, 'dim')}]{row.status}[/]"
-        if row.status == ERROR and row.reason:
-            status += f"\n[dim]{escape(row.reason)}[/]"
-        container = d.container_name + (" (replacement starting)" if d.is_candidate else "")
-        table.add_row(escape(d.name), escape(d.version), status, d.url or "-", age(d.created, now), container)
-    return table
+    for index, column in enumerate(JOB_COLUMNS):
+        widest = max(len(text) for text in [column, *(cell[index] for cell in cells)])
+        if column == "CONTAINER":
+            table.add_column(column, overflow="fold")
+        else:
+            table.add_column(column, no_wrap=True, min_width=None if column == "URL" else widest)
+    for row, cell in zip(rows, cells, strict=True):
+        status = f"[{STATUS_STYLES.get(row.status, 'dim')}]{escape(row.status)}[/]"
+        table.add_row(*(status if index == 2 else escape(text) for index, text in enumerate(cell)))
+    reasons = [
+        f"{escape(row.deployment.name)} {escape(row.deployment.version)}: [dim]{escape(row.reason)}[/]"
+        for row in rows
+        if row.status == ERROR and row.reason
+    ]
+    return Group(table, *map(Text.from_markup, reasons))
 
 
 def print_call_response(out: Console, err: Console, response: httpx.Response) -> bool:

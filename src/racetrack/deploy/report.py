@@ -13,7 +13,10 @@ class Reporter(Protocol):
         """Something finished well; shown as a line of its own."""
 
     def warn(self, text: str) -> None:
-        """Something went wrong that does not stop the deploy."""
+        """Something went wrong, or is not as asked, that does not stop the deploy."""
+
+    def note(self, text: str) -> None:
+        """Neither a success nor a problem: something the user may want to know."""
 
 
 class Silent:
@@ -26,4 +29,7 @@ class Silent:
         pass
 
     def warn(self, text: str) -> None:
+        pass
+
+    def note(self, text: str) -> None:
         pass
