@@ -134,6 +134,7 @@ def run_local(
 # --- build: `racetrack build`, `racetrack build-logs`, `racetrack images bootstrap` (docs/building.md) ---
 
 images_app = typer.Typer(help="Base images for job builds.", no_args_is_help=True)
+app.add_typer(images_app, name="images")
 SourceOption = Annotated[
     str, typer.Option("--source", help="git: clone git.remote at git.branch; local: the job directory.")
 ]
@@ -154,7 +155,6 @@ def build_with_progress(manifest: Manifest, source: str, base_image: str | None,
 def check_source(source: str) -> None:
     if source not in ("git", "local"):
         raise fail(f"--source must be 'git' or 'local', not {escape(source)!r}")
-app.add_typer(images_app, name="images")
 
 
 @app.command()
