@@ -11,9 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from racetrack import __version__
-
-if TYPE_CHECKING:  # the heavy build modules are imported by the commands that need them
-    from racetrack.build import BuiltImage
 from racetrack.manifest import (
     Manifest,
     ManifestError,
@@ -23,6 +20,9 @@ from racetrack.manifest import (
     secret_build_env,
     secret_runtime_env,
 )
+
+if TYPE_CHECKING:  # the heavy build and deploy modules are imported by the commands that need them
+    from racetrack.build import BuiltImage
 
 app = typer.Typer(
     name="racetrack",
@@ -59,9 +59,6 @@ def main(
     if version:
         console.print(__version__)
         raise typer.Exit(0)
-
-
-# --- commands: each helper adds its own below, keeping them thin ---
 
 
 def report_problems(problems: list[Problem], where: str) -> typer.Exit:
@@ -115,9 +112,7 @@ def run_local(
     manifest = load_job_manifest(path, extra)
     try:
         env = local_env(manifest)
-    except MissingEnvFile as missing:
-        raise report_problems(missing.problems, "the secret runtime env file") from None
-    except ManifestError as error:
+    except ManifestError as error:  # a missing file (with its .dist hint) or a malformed one
         raise report_problems(error.problems, "the secret runtime env file") from None
     try:
         sock = listen_socket(host, port)
