@@ -120,17 +120,21 @@ class JobApp:
     @property
     def failure(self) -> LoadError | None:
         """Why the job cannot serve: loading failed here or in a worker process."""
-        if self.load_error is None and self.pool is not None and self.pool.load_error is not None:
-            return LoadError(self.pool.load_error, "WorkerLoadError")
+        if self.load_error is None and self.pool is not None:
+            return self.pool.load_failure
         return self.load_error
 
     def _method(self, path: str) -> Callable[..., Any]:
         return self._methods[path]
 
     def load(self) -> None:
-        """Import and instantiate the entrypoint (blocking); on failure keep serving and report it."""
+        """Import the entrypoint and derive its routes (blocking); on failure keep serving and report it.
+
+        With worker processes the entrypoint's `__init__` runs in them, not here, unless the class needs it
+        (see `job.load_job`); their load errors show through `failure`.
+        """
         try:
-            job = load_job(self.settings)
+            job = load_job(self.settings, calls_run_here=self.pool is None)
         except LoadError as exc:
             self.load_error = exc
             logger.error("loading the job failed: %s\n%s", exc, exc.traceback or "")
@@ -140,7 +144,14 @@ class JobApp:
             logger.exception("loading the job failed")
             return
         self._install(job)
-        logger.info("job %s %s is ready", self.settings.name, self.settings.version)
+        if self.pool is None:
+            logger.info("job %s %s is ready", self.settings.name, self.settings.version)
+        else:
+            logger.info(
+                "job %s %s: routes loaded; ready once the worker processes have loaded the entrypoint",
+                self.settings.name,
+                self.settings.version,
+            )
 
     def _install(self, job: Job) -> None:
         runtime = self.runtime

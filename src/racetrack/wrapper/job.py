@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from racetrack.wrapper.contract import Endpoint, build_endpoint, check_example
 from racetrack.wrapper.encoding import encode_json
-from racetrack.wrapper.loader import LoadError, error_from_exception, load_entrypoint
+from racetrack.wrapper.loader import LoadError, error_from_exception, instantiate, load_entrypoint_class
 from racetrack.wrapper.openapi import JobInfo, build_openapi
 from racetrack.wrapper.settings import JobSettings
 from racetrack.wrapper.static import StaticEndpoint, build_static_endpoints, normalize_path
 from racetrack.wrapper.webview import WEBVIEW_PATH, Webview, build_webview
+
+logger = logging.getLogger("racetrack.wrapper")
 
 BUILTIN_API_PATHS = ("/perform", "/parameters", WEBVIEW_PATH)
 
@@ -27,9 +30,35 @@ class Job:
     parameters_json: bytes
 
 
-def load_job(settings: JobSettings) -> Job:
-    """Import and instantiate the entrypoint, then derive its HTTP surface; problems raise LoadError."""
-    entrypoint = load_entrypoint(settings.entrypoint_file, settings.entrypoint_class, settings.root)
+def load_job(settings: JobSettings, *, calls_run_here: bool = True) -> Job:
+    """Import and instantiate the entrypoint, then derive its HTTP surface; problems raise LoadError.
+
+    With `calls_run_here=False` (worker processes run the calls) the surface is read from an instance whose
+    `__init__` has not run, so a model loaded there is not loaded in this process too; a class that needs
+    its `__init__` for that (or defines `webview_app`, served here) is instantiated as usual.
+    """
+    root = settings.root
+    entrypoint_class = load_entrypoint_class(settings.entrypoint_file, settings.entrypoint_class, root)
+    if not calls_run_here:
+        if getattr(entrypoint_class, "webview_app", None) is not None:
+            reason = "it defines webview_app(), which the server process serves"
+        else:
+            try:
+                return _derive_job(entrypoint_class.__new__(entrypoint_class), settings)
+            except Exception as exc:
+                failure = exc if isinstance(exc, LoadError) else f"{type(exc).__name__}: {exc}"
+                reason = f"{failure} on an instance whose __init__ has not run"
+        logger.info(
+            "the server process instantiates the entrypoint because %s; a model loaded in __init__ is in "
+            "memory N+1 times (python.workers = N = %d)",
+            reason,
+            settings.runtime.workers,
+        )
+    return _derive_job(instantiate(entrypoint_class, root), settings)
+
+
+def _derive_job(entrypoint: object, settings: JobSettings) -> Job:
+    """The endpoints, statics, webview and docs of an entrypoint instance."""
     endpoints = [build_endpoint("/perform", entrypoint.perform)]  # type: ignore[attr-defined]
     for path, method in _user_call(entrypoint, "auxiliary_endpoints", settings, {}).items():
         endpoints.append(_auxiliary_endpoint(path, method))

@@ -27,8 +27,16 @@ class LoadError(Exception):
 
 def load_entrypoint(entrypoint_file: Path, class_name: str | None, root: Path) -> object:
     """Import `entrypoint_file`, pick the entrypoint class and return an instance of it."""
-    module = import_entrypoint_module(entrypoint_file, root)
-    entrypoint_class = find_entrypoint_class(module, class_name, entrypoint_file)
+    return instantiate(load_entrypoint_class(entrypoint_file, class_name, root), root)
+
+
+def load_entrypoint_class(entrypoint_file: Path, class_name: str | None, root: Path) -> type:
+    """Import `entrypoint_file` and pick the entrypoint class (without instantiating it)."""
+    return find_entrypoint_class(import_entrypoint_module(entrypoint_file, root), class_name, entrypoint_file)
+
+
+def instantiate(entrypoint_class: type, root: Path) -> object:
+    """`entrypoint_class()`; an exception in its `__init__` becomes a LoadError."""
     try:
         return entrypoint_class()
     except Exception as exc:

@@ -4,9 +4,11 @@ A call past its deadline gets its worker SIGKILLed (the work really stops) and a
 a worker that dies on its own is replaced too, and only the call it was serving fails. When the client
 leaves, an `async def` call is cancelled in its worker; a sync call runs on to its end or its deadline.
 
-With `workers: N` the job holds N + 1 entrypoint instances: the server process builds one too (its
-`__init__` runs there) to read the signatures, auxiliary and static endpoints and examples, and to serve
-`webview_app`; calls never run on it, but its memory (a model loaded in `__init__`) counts.
+With `workers: N` only the N workers run the entrypoint's `__init__`: the server process reads the
+signatures, auxiliary and static endpoints and examples from an instance whose `__init__` has not run, and
+each worker resolves a call by its endpoint path on its own instance (`resolve_method`). When that reading
+fails, or the class defines `webview_app` (served by the server process), the server builds a full instance
+too (logged at INFO), and a model loaded in `__init__` is in memory N + 1 times (see `job.load_job`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from starlette.requests import Request
 from starlette.types import Scope
 
 from racetrack.wrapper.dispatch import CallTimeout, NotReady, WorkerDied
+from racetrack.wrapper.loader import LoadError, error_from_exception, load_entrypoint
 from racetrack.wrapper.tracing import request_id_var
 
 if TYPE_CHECKING:
@@ -119,17 +122,15 @@ def _worker_main(spec: WorkerSpec, calls: Connection, metrics: Connection) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and SIGTERM are the server's to handle
     os.chdir(spec.root)
     os.environ.update(spec.env)
-    from racetrack.wrapper.loader import LoadError, load_entrypoint
     from racetrack.wrapper.logs import configure_logging
 
     configure_logging(spec.log_level, spec.log_structured)
+    root = Path(spec.root)
     try:
-        root = Path(spec.root)
         instance = load_entrypoint(root / spec.entrypoint_path, spec.entrypoint_class, root)
     except BaseException as exc:
-        _send(
-            calls, ("load_error", str(exc) if isinstance(exc, LoadError) else f"{type(exc).__name__}: {exc}")
-        )
+        error = exc if isinstance(exc, LoadError) else error_from_exception("loading failed", exc, root)
+        _send(calls, ("load_error", error.message, error.exception_type, error.location, error.traceback))
         return
     _send(calls, ("ready", os.getpid()))
     threading.Thread(target=_serve_metrics, args=(instance, metrics), name="metrics", daemon=True).start()
@@ -376,7 +377,7 @@ class WorkerPool:
         self.spec = spec
         self.size = size
         self.request_context = request_context  # the current request, sent along with each call
-        self.load_error: str | None = None
+        self.load_failure: LoadError | None = None  # why a worker could not load the entrypoint
         self._workers: dict[int, _Worker] = {}
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all_loaded = False
@@ -397,7 +398,7 @@ class WorkerPool:
     @property
     def ready(self) -> bool:
         """Every worker has loaded the entrypoint (once) and none failed to."""
-        return self._all_loaded and self.load_error is None
+        return self._all_loaded and self.load_failure is None
 
     def pids(self) -> list[int]:
         return [w.pid for w in self._workers.values() if w.alive and w.pid is not None]
@@ -430,12 +431,17 @@ class WorkerPool:
                 logger.info("all %d worker processes loaded the entrypoint", self.size)
             return
         if message[0] == "load_error":
-            self.load_error = f"worker process {worker.index} could not load the entrypoint: {message[1]}"
+            _, text, exception_type, location, remote_traceback = message
+            what = f"worker process {worker.index} could not load the entrypoint: {text}"
+            failure = LoadError(what, exception_type, location, remote_traceback)
         else:
-            self.load_error = (
-                f"worker process {worker.index} {describe_exit(message[1])} while loading the entrypoint"
-            )
-        logger.error("%s", self.load_error)
+            what = f"worker process {worker.index} {describe_exit(message[1])} while loading the entrypoint"
+            failure = LoadError(what, "WorkerDied")
+        if self.load_failure is None:  # the first failure is the one reported, with its traceback
+            self.load_failure = failure
+            logger.error("%s\n%s", failure, failure.traceback or "")
+        else:
+            logger.error("%s", failure)
 
     def _on_exit(self, worker: _Worker, exitcode: int | None) -> None:
         worker.alive = False
@@ -462,8 +468,8 @@ class WorkerPool:
 
     async def call(self, name: str, kwargs: dict[str, Any], deadline: float | None, slot: _Slot) -> Any:
         """Run `name(**kwargs)` in an idle worker; a generator result comes back as an async generator."""
-        if self.load_error is not None:
-            raise NotReady(self.load_error)
+        if self.load_failure is not None:
+            raise NotReady(str(self.load_failure))
         worker = await self._take_idle(deadline)
         request = self.request_context.get(None) if self.request_context is not None else None
         scope = picklable_scope(request.scope) if request is not None else None
