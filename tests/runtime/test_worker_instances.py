@@ -69,3 +69,20 @@ def test_a_broken_init_shows_on_live_with_its_type_and_location(server, tmp_path
     assert details["location"] == f"{JOB}:{raise_line + 1}"
     assert httpx.get(job.url + "/ready").status_code == 503
     assert "Traceback" in job.output() and FULL_INSTANCE not in job.output()
+
+
+def test_endpoints_that_change_in_init_keep_the_job_from_becoming_ready(server, tmp_path: Path):
+    env = {"INIT_LOG": str(tmp_path / "inits.log")}
+    args = ("--workers", "1", "--entrypoint-class", "InitEnablesEndpoints")
+    job = server(*args, job=JOB, env=env, wait_path="/health")
+    live = wait_for(job, "/live", status=500).json()
+    assert live["type"] == "load_error"
+    assert (
+        "auxiliary_endpoints() returns ['/always'] on an instance whose __init__ has not run but"
+        " ['/always', '/optional'] after __init__ in the worker process: with workers, make"
+        " auxiliary_endpoints() and static_endpoints() independent of state set in __init__"
+    ) in live["error"]
+    assert live["details"] == [{"exception_type": "RouteMismatch", "location": None}]
+    ready = httpx.get(job.url + "/ready")
+    assert ready.status_code == 503 and ready.json()["error"] == live["error"]
+    assert job.output().count("differ from the server process's") == 1

@@ -22,7 +22,7 @@ from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.contract import Endpoint
 from racetrack.wrapper.dispatch import CallError, CallStream, Dispatcher, ShuttingDown
 from racetrack.wrapper.encoding import encode_json, encode_result
-from racetrack.wrapper.job import Job, load_job
+from racetrack.wrapper.job import Job, describe_route_mismatch, load_job
 from racetrack.wrapper.loader import LoadError
 from racetrack.wrapper.logs import AccessLog
 from racetrack.wrapper.metrics import (
@@ -144,6 +144,9 @@ class JobApp:
             logger.exception("loading the job failed")
             return
         self._install(job)
+        if self.pool is not None:
+            routes, initialized = job.routes, job.initialized
+            self.pool.check_routes(lambda theirs: describe_route_mismatch(routes, theirs, initialized))
         if self.pool is None:
             logger.info("job %s %s is ready", self.settings.name, self.settings.version)
         else:

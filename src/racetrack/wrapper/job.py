@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from racetrack.wrapper.contract import Endpoint, build_endpoint, check_example
@@ -20,6 +21,14 @@ logger = logging.getLogger("racetrack.wrapper")
 BUILTIN_API_PATHS = ("/perform", "/parameters", WEBVIEW_PATH)
 
 
+@dataclass(frozen=True)
+class Routes:
+    """The sorted paths of an entrypoint's call endpoints (perform + auxiliary) and static endpoints."""
+
+    endpoints: tuple[str, ...]
+    statics: tuple[str, ...]
+
+
 @dataclass
 class Job:
     entrypoint: object
@@ -28,6 +37,12 @@ class Job:
     webview: Webview | None
     openapi: dict[str, Any]
     parameters_json: bytes
+    initialized: bool = True  # False: derived from an instance whose __init__ has not run
+
+    @property
+    def routes(self) -> Routes:
+        endpoints = _sorted_paths(endpoint.path for endpoint in self.endpoints)
+        return Routes(endpoints, _sorted_paths(static.path for static in self.statics))
 
 
 def load_job(settings: JobSettings, *, calls_run_here: bool = True) -> Job:
@@ -44,7 +59,7 @@ def load_job(settings: JobSettings, *, calls_run_here: bool = True) -> Job:
             reason = "it defines webview_app(), which the server process serves"
         else:
             try:
-                return _derive_job(entrypoint_class.__new__(entrypoint_class), settings)
+                return _derive_job(entrypoint_class.__new__(entrypoint_class), settings, initialized=False)
             except Exception as exc:
                 failure = exc if isinstance(exc, LoadError) else f"{type(exc).__name__}: {exc}"
                 reason = f"{failure} on an instance whose __init__ has not run"
@@ -57,13 +72,53 @@ def load_job(settings: JobSettings, *, calls_run_here: bool = True) -> Job:
     return _derive_job(instantiate(entrypoint_class, root), settings)
 
 
-def _derive_job(entrypoint: object, settings: JobSettings) -> Job:
+def instance_routes(entrypoint: object, root: Path) -> Routes:
+    """The routes an entrypoint instance declares: what a worker process resolves calls and files for."""
+    auxiliary = _user_call(entrypoint, "auxiliary_endpoints", root, {})
+    statics = _user_call(entrypoint, "static_endpoints", root, {})
+    return Routes(_sorted_paths(["/perform", *map(str, auxiliary)]), _sorted_paths(map(str, statics)))
+
+
+def describe_route_mismatch(server: Routes, worker: Routes, server_initialized: bool) -> str | None:
+    """What differs between the server process's routes and a worker's, and how to fix it; None if equal."""
+    server_side = (
+        "in the server process" if server_initialized else "on an instance whose __init__ has not run"
+    )
+    differences = [
+        f"{name}() returns {list(ours)} {server_side} but {list(theirs)} after __init__ in the worker process"
+        for name, ours, theirs in (
+            ("auxiliary_endpoints", _auxiliary(server), _auxiliary(worker)),
+            ("static_endpoints", server.statics, worker.statics),
+        )
+        if ours != theirs
+    ]
+    if not differences:
+        return None
+    fix = (
+        "make auxiliary_endpoints() and static_endpoints() return the same paths on every instance"
+        if server_initialized
+        else "with workers, make auxiliary_endpoints() and static_endpoints() independent of state set in "
+        "__init__"
+    )
+    return "; ".join(differences) + ": " + fix
+
+
+def _auxiliary(routes: Routes) -> tuple[str, ...]:
+    return tuple(path for path in routes.endpoints if path != "/perform")
+
+
+def _sorted_paths(paths: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(normalize_path(path) for path in paths))
+
+
+def _derive_job(entrypoint: object, settings: JobSettings, *, initialized: bool = True) -> Job:
     """The endpoints, statics, webview and docs of an entrypoint instance."""
+    root = settings.root
     endpoints = [build_endpoint("/perform", entrypoint.perform)]  # type: ignore[attr-defined]
-    for path, method in _user_call(entrypoint, "auxiliary_endpoints", settings, {}).items():
+    for path, method in _user_call(entrypoint, "auxiliary_endpoints", root, {}).items():
         endpoints.append(_auxiliary_endpoint(path, method))
-    _attach_examples(entrypoint, endpoints, settings)
-    statics = build_static_endpoints(_user_call(entrypoint, "static_endpoints", settings, {}), settings.root)
+    _attach_examples(entrypoint, endpoints, root)
+    statics = build_static_endpoints(_user_call(entrypoint, "static_endpoints", root, {}), root)
     _check_unique_paths(endpoints, statics)
     try:
         webview = build_webview(entrypoint, settings.public_prefix + "/api/v1" + WEBVIEW_PATH, settings.root)
@@ -77,6 +132,7 @@ def _derive_job(entrypoint: object, settings: JobSettings) -> Job:
         webview=webview,
         openapi=build_openapi(info, endpoints, statics, webview is not None),
         parameters_json=encode_json([parameter.as_json() for parameter in endpoints[0].parameters]),
+        initialized=initialized,
     )
 
 
@@ -90,10 +146,10 @@ def _auxiliary_endpoint(path: object, method: object) -> Endpoint:
     return build_endpoint(normalize_path(path), method)
 
 
-def _attach_examples(entrypoint: object, endpoints: list[Endpoint], settings: JobSettings) -> None:
+def _attach_examples(entrypoint: object, endpoints: list[Endpoint], root: Path) -> None:
     """Take examples from `docs_input_examples()` (per path) and `docs_input_example()` (perform)."""
     by_path = {endpoint.path: endpoint for endpoint in endpoints}
-    examples = _user_call(entrypoint, "docs_input_examples", settings, {})
+    examples = _user_call(entrypoint, "docs_input_examples", root, {})
     if not isinstance(examples, dict):
         raise LoadError(
             f"docs_input_examples() must return a dict of endpoint path -> example, got {examples!r}"
@@ -109,7 +165,7 @@ def _attach_examples(entrypoint: object, endpoints: list[Endpoint], settings: Jo
     if hasattr(entrypoint, "docs_input_example"):
         perform = by_path["/perform"]
         perform.example = check_example(
-            perform, _user_call(entrypoint, "docs_input_example", settings, None), "docs_input_example()"
+            perform, _user_call(entrypoint, "docs_input_example", root, None), "docs_input_example()"
         )
 
 
@@ -127,7 +183,7 @@ def _check_unique_paths(endpoints: list[Endpoint], statics: list[StaticEndpoint]
         seen[path] = f"the {kind} endpoint {path}"
 
 
-def _user_call(entrypoint: object, name: str, settings: JobSettings, default: Any) -> Any:
+def _user_call(entrypoint: object, name: str, root: Path, default: Any) -> Any:
     """Call an optional entrypoint method; its exceptions become LoadErrors naming it."""
     method: Callable[[], Any] | None = getattr(entrypoint, name, None)
     if method is None:
@@ -135,4 +191,4 @@ def _user_call(entrypoint: object, name: str, settings: JobSettings, default: An
     try:
         return method()
     except Exception as exc:
-        raise error_from_exception(f"{name}() failed", exc, settings.root) from exc
+        raise error_from_exception(f"{name}() failed", exc, root) from exc

@@ -9,6 +9,7 @@ signatures, auxiliary and static endpoints and examples from an instance whose `
 each worker resolves a call by its endpoint path on its own instance (`resolve_method`). When that reading
 fails, or the class defines `webview_app` (served by the server process), the server builds a full instance
 too (logged at INFO), and a model loaded in `__init__` is in memory N + 1 times (see `job.load_job`).
+A worker whose endpoint or static paths differ from the server's is a load failure (`check_routes`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from starlette.requests import Request
 from starlette.types import Scope
 
 from racetrack.wrapper.dispatch import CallTimeout, NotReady, WorkerDied
+from racetrack.wrapper.job import Routes, instance_routes
 from racetrack.wrapper.loader import LoadError, error_from_exception, load_entrypoint
 from racetrack.wrapper.tracing import request_id_var
 
@@ -128,11 +130,12 @@ def _worker_main(spec: WorkerSpec, calls: Connection, metrics: Connection) -> No
     root = Path(spec.root)
     try:
         instance = load_entrypoint(root / spec.entrypoint_path, spec.entrypoint_class, root)
+        routes = instance_routes(instance, root)
     except BaseException as exc:
         error = exc if isinstance(exc, LoadError) else error_from_exception("loading failed", exc, root)
         _send(calls, ("load_error", error.message, error.exception_type, error.location, error.traceback))
         return
-    _send(calls, ("ready", os.getpid()))
+    _send(calls, ("ready", os.getpid(), routes))
     threading.Thread(target=_serve_metrics, args=(instance, metrics), name="metrics", daemon=True).start()
     _CallServer(instance, calls).run()
 
@@ -296,6 +299,7 @@ class _Worker:
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.alive = True
         self.loaded = False
+        self.routes: Routes | None = None  # the paths it serves, reported once loaded
         self.killed_for: str | None = None
         self.awaiting_reply = False
         self.streaming = False
@@ -381,6 +385,8 @@ class WorkerPool:
         self._workers: dict[int, _Worker] = {}
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all_loaded = False
+        self._route_check: Callable[[Routes], str | None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
         restarts = Counter(
@@ -397,8 +403,8 @@ class WorkerPool:
 
     @property
     def ready(self) -> bool:
-        """Every worker has loaded the entrypoint (once) and none failed to."""
-        return self._all_loaded and self.load_failure is None
+        """Every worker has loaded the entrypoint (once), none failed to, and their routes match ours."""
+        return self._all_loaded and self._route_check is not None and self.load_failure is None
 
     def pids(self) -> list[int]:
         return [w.pid for w in self._workers.values() if w.alive and w.pid is not None]
@@ -406,6 +412,7 @@ class WorkerPool:
     async def start(self) -> None:
         """Start the worker processes; returns at once, `ready` turns true when all have loaded."""
         self._idle = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
         for index in range(self.size):
             self._spawn(index)
         atexit.register(self.kill_all)
@@ -424,6 +431,8 @@ class WorkerPool:
         message = await worker.inbox.get()
         if message[0] == "ready":
             worker.loaded = True
+            worker.routes = message[2]
+            self._check_routes(worker)
             assert self._idle is not None
             self._idle.put_nowait(worker)
             if not self._all_loaded and all(w.loaded for w in self._workers.values()):
@@ -442,6 +451,28 @@ class WorkerPool:
             logger.error("%s\n%s", failure, failure.traceback or "")
         else:
             logger.error("%s", failure)
+
+    def check_routes(self, describe_mismatch: Callable[[Routes], str | None]) -> None:
+        """Compare each worker's routes, now and as workers load, with the server's (`describe_mismatch`
+        says what differs, or None); a mismatch is a load failure. Safe to call from any thread."""
+        assert self._loop is not None, "WorkerPool.start() was not awaited"
+        self._loop.call_soon_threadsafe(self._start_checking_routes, describe_mismatch)
+
+    def _start_checking_routes(self, describe_mismatch: Callable[[Routes], str | None]) -> None:
+        self._route_check = describe_mismatch
+        for worker in list(self._workers.values()):
+            self._check_routes(worker)
+
+    def _check_routes(self, worker: _Worker) -> None:
+        if self._route_check is None or worker.routes is None or self.load_failure is not None:
+            return
+        mismatch = self._route_check(worker.routes)
+        if mismatch is not None:
+            self.load_failure = LoadError(
+                f"the routes of worker process {worker.index} differ from the server process's: {mismatch}",
+                "RouteMismatch",
+            )
+            logger.error("%s", self.load_failure)
 
     def _on_exit(self, worker: _Worker, exitcode: int | None) -> None:
         worker.alive = False

@@ -75,3 +75,25 @@ class BrokenInit:
 
     def perform(self) -> int:
         return 0
+
+
+class InitEnablesEndpoints:
+    """`__init__` turns on an auxiliary endpoint that the class-level default leaves off."""
+
+    enabled = False
+
+    def __init__(self):
+        note_init()
+        self.enabled = True
+
+    def perform(self) -> int:
+        return 0
+
+    def always(self) -> int:
+        return 1
+
+    def optional(self) -> int:
+        return 2
+
+    def auxiliary_endpoints(self) -> dict:
+        return {"/always": self.always, **({"/optional": self.optional} if self.enabled else {})}
