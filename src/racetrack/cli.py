@@ -22,7 +22,7 @@ from racetrack.manifest import (
 )
 
 if TYPE_CHECKING:  # the heavy build and deploy modules are imported by the commands that need them
-    from racetrack.build import BuiltImage
+    from racetrack.builder import BuiltImage
 
 app = typer.Typer(
     name="racetrack",
@@ -140,8 +140,8 @@ BaseImageOption = Annotated[
 
 def build_with_progress(manifest: Manifest, source: str, base_image: str | None, quiet: bool) -> BuiltImage:
     """Build the job's image with a live progress display on stderr."""
-    from racetrack.build import build_image
-    from racetrack.build.progress import BuildProgress
+    from racetrack.builder import build_image
+    from racetrack.builder.progress import BuildProgress
 
     with BuildProgress(err_console, quiet) as progress:
         return build_image(manifest, source, base_image, progress)  # type: ignore[arg-type]
@@ -161,9 +161,9 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show steps only, not their output.")] = False,
 ) -> None:
     """Build the job's Docker image (a no-op when nothing changed); prints the image tag."""
-    from racetrack.build import BuildError
-    from racetrack.build.config import ConfigError
-    from racetrack.build.source import manifest_drift
+    from racetrack.builder import BuildError
+    from racetrack.builder.config import ConfigError
+    from racetrack.builder.source import manifest_drift
 
     check_source(source)
     manifest = load_job_manifest(path, extra)
@@ -187,7 +187,7 @@ def build_logs(
     list_all: Annotated[bool, typer.Option("--list", help="List the job's build logs instead.")] = False,
 ) -> None:
     """Print the job's latest build log (kept by `racetrack build`, secrets redacted)."""
-    from racetrack.build.logs import job_logs
+    from racetrack.builder.logs import job_logs
 
     manifest = load_job_manifest(path, extra)
     logs = job_logs(manifest.name)
@@ -212,9 +212,9 @@ def images_bootstrap(
     ] = True,
 ) -> None:
     """Build a Python base image from Debian packages (no registry needed) and make it the default."""
-    from racetrack.build import BuildError, connect
-    from racetrack.build.bootstrap import ensure_base_image
-    from racetrack.build.config import ConfigError, config_path
+    from racetrack.builder import BuildError, connect
+    from racetrack.builder.bootstrap import ensure_base_image
+    from racetrack.builder.config import ConfigError, config_path
 
     try:
         client = connect()
@@ -259,8 +259,8 @@ def deploy(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the build's output too.")] = False,
 ) -> None:
     """Build the job's image, run it on the Docker engine, wait until it is ready and smoke check it."""
-    from racetrack.build import BuildError
-    from racetrack.build.config import ConfigError
+    from racetrack.builder import BuildError
+    from racetrack.builder.config import ConfigError
     from racetrack.deploy import DeployError, DeployOptions, StartFailed
     from racetrack.deploy import deploy as deploy_job
     from racetrack.deploy.progress import DeployDisplay
@@ -405,7 +405,7 @@ def delete(
 
 def _engine():  # noqa: ANN202 - docker is imported lazily, like every command's heavy dependency
     """The Docker engine, or exit with the message saying how to start one."""
-    from racetrack.build import BuildError, connect
+    from racetrack.builder import BuildError, connect
 
     try:
         return connect()

@@ -25,7 +25,7 @@ def run_prefix() -> str:
 @pytest.fixture(scope="session")
 def engine(run_prefix: str) -> Iterator[Any]:
     """The Docker engine; at the end, every container and image tag of this run is removed."""
-    from racetrack.build import connect
+    from racetrack.builder import connect
 
     client = connect()
     yield client

@@ -11,7 +11,7 @@ import docker
 from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 
-from racetrack.build import BuiltImage, connect
+from racetrack.builder import BuiltImage, connect
 from racetrack.deploy.container import ContainerSpec, start_container
 from racetrack.deploy.errors import DeployError, StartFailed
 from racetrack.deploy.logs import redact, tail_lines

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from build_helpers import SAMPLES, make_repo
 
-from racetrack.build import build_image
+from racetrack.builder import build_image
 from racetrack.manifest import load_manifest
 
 pytestmark = pytest.mark.docker

@@ -13,16 +13,16 @@ import docker
 import requests
 
 import racetrack
-from racetrack.build.config import RacetrackConfig, load_config
-from racetrack.build.context import text_digest, tree_digest, write_job_files, write_support_files
-from racetrack.build.dockerfile import job_dockerfile
-from racetrack.build.engine import BuildError, connect, image_exists, run_build
-from racetrack.build.logs import BuildLog, Progress
-from racetrack.build.pipconf import PipSettings, host_pip_settings
-from racetrack.build.secret_exec import HANDOFF_VARIABLE
-from racetrack.build.server import BuildServer, inputs_digest
-from racetrack.build.source import JobSource, fetch_git, local_source
-from racetrack.build.wrapper_image import ensure_wrapper_image, wrapper_tag
+from racetrack.builder.config import RacetrackConfig, load_config
+from racetrack.builder.context import text_digest, tree_digest, write_job_files, write_support_files
+from racetrack.builder.dockerfile import job_dockerfile
+from racetrack.builder.engine import BuildError, connect, image_exists, run_build
+from racetrack.builder.logs import BuildLog, Progress
+from racetrack.builder.pipconf import PipSettings, host_pip_settings
+from racetrack.builder.secret_exec import HANDOFF_VARIABLE
+from racetrack.builder.server import BuildServer, inputs_digest
+from racetrack.builder.source import JobSource, fetch_git, local_source
+from racetrack.builder.wrapper_image import ensure_wrapper_image, wrapper_tag
 from racetrack.manifest import Manifest, manifest_digest, secret_build_env
 
 Source = Literal["git", "local"]

@@ -10,7 +10,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, DockerException
 
-from racetrack.build.logs import BuildLog
+from racetrack.builder.logs import BuildLog
 
 
 class BuildError(Exception):

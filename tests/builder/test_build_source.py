@@ -9,9 +9,9 @@ import subprocess
 import pytest
 from build_helpers import JOBS, commit_all, git, make_repo
 
-from racetrack.build import BuildError
-from racetrack.build.config import GitCredentials, RacetrackConfig
-from racetrack.build.source import (
+from racetrack.builder import BuildError
+from racetrack.builder.config import GitCredentials, RacetrackConfig
+from racetrack.builder.source import (
     credential_args,
     display_remote,
     fetch_git,

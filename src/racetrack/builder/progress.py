@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 
-from racetrack.build.logs import STEP_LINE
+from racetrack.builder.logs import STEP_LINE
 
 
 class BuildProgress:

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from docker.utils.build import exclude_paths
 
-from racetrack.build.config import GitCredentials, RacetrackConfig
-from racetrack.build.engine import BuildError
+from racetrack.builder.config import GitCredentials, RacetrackConfig
+from racetrack.builder.engine import BuildError
 from racetrack.manifest import Manifest
 
 # Git asks this helper for https credentials; they come from the variables of that one git process only.

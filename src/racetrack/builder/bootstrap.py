@@ -12,9 +12,9 @@ from pathlib import Path
 
 import docker
 
-from racetrack.build.config import load_config, save_setting
-from racetrack.build.engine import BuildError, image_exists
-from racetrack.build.logs import Progress
+from racetrack.builder.config import load_config, save_setting
+from racetrack.builder.engine import BuildError, image_exists
+from racetrack.builder.logs import Progress
 
 BOOTSTRAP_REPOSITORY = "racetrack/python3-base"
 DEFAULT_SUITE = "bookworm"

@@ -16,7 +16,7 @@ import pytest
 from build_helpers import JOBS, RACETRACK, commit_all, make_repo
 
 import racetrack
-from racetrack.build import BuildError, build_image
+from racetrack.builder import BuildError, build_image
 from racetrack.manifest import load_manifest, manifest_digest
 
 pytestmark = pytest.mark.docker
@@ -116,8 +116,8 @@ def test_code_only_change_rebuilds_without_running_pip(probe_image, probe_repo, 
 
 
 def test_the_requirements_cache_does_not_depend_on_the_build_server_port(probe_repo, monkeypatch):
-    from racetrack.build import builder
-    from racetrack.build.server import BuildServer
+    from racetrack.builder import builder
+    from racetrack.builder.server import BuildServer
 
     helpers = probe_repo / "jobs" / "probe" / "helpers.py"
     for version in (3, 4):
@@ -145,7 +145,7 @@ def test_local_source_builds_uncommitted_changes(probe_repo, run_image):
 
 
 def racetrack_labels(tag: str) -> dict[str, str]:
-    from racetrack.build import connect
+    from racetrack.builder import connect
 
     return connect().images.get(tag).labels
 
@@ -211,8 +211,8 @@ def test_a_base_image_that_cannot_be_pulled_points_to_bootstrap(probe_repo):
 
 
 def test_bootstrap_if_missing_keeps_a_present_base_image(engine, tmp_path, monkeypatch):
-    from racetrack.build.bootstrap import ensure_base_image
-    from racetrack.build.config import load_config, save_setting
+    from racetrack.builder.bootstrap import ensure_base_image
+    from racetrack.builder.config import load_config, save_setting
 
     present = load_config().base_image  # the base the other tests build on: on the engine
     monkeypatch.setenv("RACETRACK_CONFIG", str(tmp_path / "config.yaml"))

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from build_helpers import JOBS, commit_all, make_repo
 
-from racetrack.build import build_image
+from racetrack.builder import build_image
 from racetrack.manifest import load_manifest
 
 pytestmark = pytest.mark.docker

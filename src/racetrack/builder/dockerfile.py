@@ -1,4 +1,4 @@
-"""Render the Dockerfile templates of images/python3 for one job."""
+"""Render the Dockerfile templates (racetrack/builder/templates) for one job."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 import re
 import shlex
 
-from racetrack.build.checkout import template
-from racetrack.build.engine import BuildError
+from racetrack.builder.distribution import template
+from racetrack.builder.engine import BuildError
 from racetrack.manifest import Manifest
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")

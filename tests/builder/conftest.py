@@ -12,7 +12,7 @@ from build_helpers import RunningJob
 
 @pytest.fixture(scope="session")
 def engine():
-    from racetrack.build import connect
+    from racetrack.builder import connect
 
     return connect()
 

@@ -14,15 +14,15 @@ import pytest
 from build_helpers import JOBS, make_repo
 
 from racetrack.__main__ import CLI_MODULES, INSTALL_HINT
-from racetrack.build import build_image
-from racetrack.build.config import load_config
-from racetrack.build.wrapper_image import REPOSITORY
+from racetrack.builder import build_image
+from racetrack.builder.config import load_config
+from racetrack.builder.wrapper_image import REPOSITORY
 from racetrack.manifest import load_manifest
 
 PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 # Besides the CLI extra: packages the wrapper must not import (fastapi only arrives with fastapi-offline,
 # whose static files are all the wrapper uses) and racetrack's own build/deploy side.
-NOT_FOR_THE_WRAPPER = (*CLI_MODULES, "fastapi", "racetrack.cli", "racetrack.build", "racetrack.deploy")
+NOT_FOR_THE_WRAPPER = (*CLI_MODULES, "fastapi", "racetrack.cli", "racetrack.builder", "racetrack.deploy")
 WRAPPER_LAYERS_LIMIT_MB = 60  # issue 7's target for the wrapper base image over the Python base
 
 

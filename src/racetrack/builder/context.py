@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from racetrack.build import secret_exec
-from racetrack.build.engine import BuildError
-from racetrack.build.source import JobSource
+from racetrack.builder import secret_exec
+from racetrack.builder.engine import BuildError
+from racetrack.builder.source import JobSource
 from racetrack.manifest import Manifest
 
 JOB_DIR = "job"

@@ -1,6 +1,6 @@
 # A job image on the racetrack wrapper base. Layer order keeps code-only changes fast: system packages,
 # then the requirements in the job's own venv (/opt/job/venv, never mixed with the wrapper's), then the
-# source. racetrack.build fills in the double-brace placeholders; the rest is plain Dockerfile.
+# source. racetrack.builder fills in the double-brace placeholders; the rest is plain Dockerfile.
 # build_env is a set of ARGs, declared in each stage that runs build steps: visible to apt and pip, not
 # set in the final image's config (ARGs end with their stage).
 FROM {{ wrapper_image }} AS system

@@ -1,6 +1,6 @@
 # racetrack wrapper base: Python plus racetrack and its run-time packages (not the `cli` extra) in their
 # own venv /opt/racetrack/venv, which has no pip or setuptools. Built once per racetrack source digest and
-# base image, then reused by every job. racetrack.build fills in the double-brace placeholders.
+# base image, then reused by every job. racetrack.builder fills in the double-brace placeholders.
 FROM {{ base_image }} AS install
 COPY racetrack-build/ /opt/racetrack-build/
 # A throwaway pip, left behind in this stage, installs into the venv, with the host's pip settings

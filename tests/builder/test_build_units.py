@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 from build_helpers import JOBS, RACETRACK
 
-from racetrack.build import BuildError
-from racetrack.build.bootstrap import host_apt_mirror
-from racetrack.build.config import DEFAULT_BASE_IMAGE, ConfigError, load_config, save_setting
-from racetrack.build.dockerfile import job_dockerfile, render
-from racetrack.build.logs import BuildLog, job_logs
+from racetrack.builder import BuildError
+from racetrack.builder.bootstrap import host_apt_mirror
+from racetrack.builder.config import DEFAULT_BASE_IMAGE, ConfigError, load_config, save_setting
+from racetrack.builder.dockerfile import job_dockerfile, render
+from racetrack.builder.logs import BuildLog, job_logs
 from racetrack.manifest import load_manifest
 
 
@@ -38,7 +38,7 @@ def test_job_dockerfile_orders_layers_and_quotes_env():
 
 
 def test_the_build_server_url_goes_in_the_cache_exempt_build_arg(monkeypatch):
-    from racetrack.build.builder import handoff_buildargs
+    from racetrack.builder.builder import handoff_buildargs
 
     for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
@@ -124,8 +124,8 @@ def test_bad_source_option_is_refused():
     assert result.returncode == 1 and "--source must be 'git' or 'local'" in result.stderr
 
 
-def test_templates_come_from_the_checkout():
-    from racetrack.build.checkout import source_tree, template
+def test_templates_are_package_data():
+    from racetrack.builder.distribution import template
 
-    assert (source_tree() / "src" / "racetrack" / "build" / "checkout.py").is_file()
     assert "FROM {{ wrapper_image }} AS system" in template("job.Dockerfile")
+    assert "{{ wheel }}" in template("wrapper.Dockerfile")

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from racetrack.build import secret_exec
-from racetrack.build.pipconf import PipSettings, parse_pip_config_list
-from racetrack.build.server import BuildServer, inputs_digest
+from racetrack.builder import secret_exec
+from racetrack.builder.pipconf import PipSettings, parse_pip_config_list
+from racetrack.builder.server import BuildServer, inputs_digest
 
 
 def test_pip_config_list_is_read_with_later_lines_winning(tmp_path):
