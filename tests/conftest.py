@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+pytest_plugins = ["collection_guard"]
+
 IN_CI = os.environ.get("CI") == "true"
 
 
