@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive, Scope, Send
 
+from racetrack.protocol import GATEWAY_TOKEN_HEADER
 from racetrack.wrapper import openapi
 from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.contract import Endpoint
@@ -45,6 +46,7 @@ from racetrack.wrapper.responses import (
     send_response,
     validation_error,
 )
+from racetrack.wrapper.secretenv import GatewayGuard, SecretEnvError, load_secret_env
 from racetrack.wrapper.settings import JobSettings
 from racetrack.wrapper.shutdown import Drain
 from racetrack.wrapper.static import StaticServer
@@ -58,6 +60,7 @@ API = "/api/v1"
 WEBVIEW = API + "/webview"
 HTML = b"text/html; charset=utf-8"
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
+_GATEWAY_TOKEN_KEY = GATEWAY_TOKEN_HEADER.lower().encode()
 # Probes and scrapes: answered while draining, not counted as requests in flight.
 _PROBES = frozenset(("/live", "/ready", "/health", "/metrics"))
 # A call still running after this many seconds starts watching for a client disconnect (async calls are
@@ -87,6 +90,13 @@ class JobApp:
         self.metrics = CallMetrics(self.registry)
         self.drain = Drain()
         self.access_log = AccessLog()
+        self.load_error: LoadError | None = None
+        try:  # before anything imports the job; worker processes inherit the environment
+            load_secret_env()
+        except SecretEnvError as exc:
+            self.load_error = LoadError(str(exc), "SecretEnvError")
+            logger.error("%s", exc)
+        self.gateway = GatewayGuard.from_env()
         # Racetrack-compatible: user code reads the current starlette Request via self.request_context.get()
         # (in worker processes: a Request rebuilt from the method, URL, headers and client; no body)
         self.request_context: ContextVar[Request] = ContextVar("request_context")
@@ -105,7 +115,6 @@ class JobApp:
         )
         self._methods: dict[str, Callable[..., Any]] = {}
         self.job: Job | None = None
-        self.load_error: LoadError | None = None
         self._calls: dict[str, CallRoute] = {}
         self._statics: list[tuple[str, StaticServer]] = []
         self._docs_cache: dict[str, bytes] = {}
@@ -133,6 +142,8 @@ class JobApp:
         With worker processes the entrypoint's `__init__` runs in them, not here, unless the class needs it
         (see `job.load_job`); their load errors show through `failure`.
         """
+        if self.load_error is not None:  # the secret env file could not be loaded
+            return
         try:
             job = load_job(self.settings, calls_run_here=self.pool is None)
         except LoadError as exc:
@@ -204,6 +215,12 @@ class JobApp:
         try:
             if counted and drain.draining:
                 raise _shutting_down()
+            if (
+                self.gateway is not None
+                and counted
+                and not self.gateway.allows(scope["headers"], _GATEWAY_TOKEN_KEY)
+            ):
+                raise self._not_from_gateway()
             route = self._calls.get(path)
             if route is not None and scope["method"] == "POST":
                 status = await self._call(route, scope, receive, send, request_id)
@@ -367,6 +384,15 @@ class JobApp:
                 self._docs_cache[key] = cached
         return cached, (JSON if path == "/openapi.json" else HTML)
 
+    def _not_from_gateway(self) -> HTTPError:
+        where = f"/pub/job/{self.settings.name}/{self.settings.version}/"
+        return HTTPError(
+            401,
+            "unauthorized",
+            f"this job only accepts calls through the racetrack gateway ({GATEWAY_TOKEN_HEADER} is missing "
+            f"or wrong); call it at the gateway's {where} address instead of the job's own",
+        )
+
     def _not_ready(self) -> HTTPError:
         failure = self.failure
         if failure is not None:
@@ -447,7 +473,7 @@ class JobApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.pool is not None:
+                if self.pool is not None and self.load_error is None:
                     await self.pool.start()
                 self._loading = asyncio.get_running_loop().run_in_executor(None, self.load)
                 await send({"type": "lifespan.startup.complete"})
