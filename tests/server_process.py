@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
+T = TypeVar("T")
 WRAPPER_RUN = (sys.executable, "-m", "racetrack.wrapper", "run")
 
 
@@ -96,3 +99,21 @@ def wait_for(server: ServerProcess, path: str, status: int = 200, timeout: float
                 return response
         time.sleep(0.05)
     raise AssertionError(f"{path} never answered {status} within {timeout} s:\n{server.output()}")
+
+
+def poll_until(check: Callable[[], T], timeout: float, what: str) -> T:
+    """Call `check` until it returns something truthy (returned); fail saying `what` never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.02)
+
+
+def calls_executing(url: str) -> float:
+    """The job's fatman_calls_executing gauge, read from /metrics."""
+    match = re.search(r"^fatman_calls_executing (\S+)$", httpx.get(url + "/metrics").text, re.M)
+    return float(match.group(1)) if match else 0.0

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from runtime_helpers import HERE, cpu_seconds
 
-from server_process import ServerProcess, wait_for
+from server_process import ServerProcess, calls_executing, poll_until, wait_for
 
 
 def post(url: str, payload: dict, **options) -> httpx.Response:
@@ -50,10 +50,14 @@ def _worker_pids(url: str) -> list[int]:
 def test_timed_out_worker_is_killed_so_its_cpu_time_stops_and_the_job_keeps_serving(server):
     job = server("--workers", "2", "--request-timeout", "2")
     before = set(_worker_pids(job.url))
+    started = {pid: cpu_seconds(pid) or 0 for pid in before}
     with ThreadPoolExecutor(1) as pool:
         spinning = pool.submit(post, job.url + "/api/v1/spin", {"seconds": 60})
-        time.sleep(1.2)
-        burning = [pid for pid in before if (cpu_seconds(pid) or 0) > 0.5]
+        burning = poll_until(
+            lambda: [pid for pid in before if (cpu_seconds(pid) or 0) - started[pid] > 0.5],
+            10,
+            "a worker burning CPU",
+        )
         response = spinning.result()
     assert response.status_code == 504
     assert response.json()["type"] == "timeout" and "killed" in response.json()["error"]
@@ -95,7 +99,7 @@ def test_worker_that_dies_fails_only_its_call_and_is_replaced(server):
     job = server("--workers", "2")
     with ThreadPoolExecutor(2) as pool:
         slow = pool.submit(post, job.url + "/api/v1/perform", {"seconds": 1.0})
-        time.sleep(0.2)
+        poll_until(lambda: calls_executing(job.url) >= 1, 10, "the slow call starting")
         crashed = post(job.url + "/api/v1/crash", {"code": 7})
         assert slow.result().status_code == 200
     assert crashed.status_code == 500
@@ -113,20 +117,19 @@ def test_worker_that_dies_fails_only_its_call_and_is_replaced(server):
 
 
 @contextlib.contextmanager
-def _sigterm_during_call(job: ServerProcess, seconds: float, after: float) -> Iterator[Future]:
-    """Start a call lasting `seconds`, SIGTERM the server `after` seconds into it; yields the call."""
+def _sigterm_during_call(job: ServerProcess, seconds: float) -> Iterator[Future]:
+    """Start a call lasting `seconds`, SIGTERM the server once it executes; yields the call."""
     with ThreadPoolExecutor(1) as pool:
         call = pool.submit(post, job.url + "/api/v1/perform", {"seconds": seconds})
-        time.sleep(after)
+        poll_until(lambda: calls_executing(job.url) >= 1, 10, "the call starting")
         job.process.send_signal(signal.SIGTERM)
         yield call
 
 
 def test_sigterm_lets_the_call_in_flight_finish_refuses_new_ones_and_exits_0(server):
     job = server("--shutdown-grace", "10")
-    with _sigterm_during_call(job, seconds=2, after=0.5) as slow:
-        time.sleep(0.3)
-        ready = httpx.get(job.url + "/ready")
+    with _sigterm_during_call(job, seconds=2) as slow:
+        ready = wait_for(job, "/ready", 503, timeout=10)
         refused = post(job.url + "/api/v1/perform", {})
         assert slow.result().status_code == 200
     assert ready.status_code == 503
@@ -136,7 +139,7 @@ def test_sigterm_lets_the_call_in_flight_finish_refuses_new_ones_and_exits_0(ser
 
 def test_grace_period_end_stops_at_once_with_exit_0(server):
     job = server("--shutdown-grace", "0.5")
-    with _sigterm_during_call(job, seconds=20, after=0.3) as slow:
+    with _sigterm_during_call(job, seconds=20) as slow:
         assert job.process.wait(10) == 0
         with contextlib.suppress(httpx.TransportError):
             assert slow.result().status_code != 200
@@ -194,7 +197,7 @@ def _disconnect_after_sending(url: str, payload: dict) -> None:
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
-        time.sleep(0.5)
+        poll_until(lambda: calls_executing(url) >= 1, 10, "the call starting")
 
 
 def test_async_call_is_cancelled_when_the_client_disconnects(server, tmp_path: Path):
