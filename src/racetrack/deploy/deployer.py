@@ -35,6 +35,7 @@ from racetrack.deploy.registry import (
 from racetrack.deploy.report import Reporter, Silent
 from racetrack.deploy.smoke import SmokeResult, smoke_check
 from racetrack.manifest import Manifest, manifest_digest, secret_runtime_env
+from racetrack.phases import Phase
 
 Build = Callable[[Manifest], BuiltImage]
 LOG_TAIL_LINES = 30
@@ -94,6 +95,7 @@ def deploy(
     )
     if old is not None:
         remove_leftover(client, spec.name)
+    reporter.phase(Phase.START)
     reporter.step(f"starting container {spec.name}")
     container = start_container(client, spec, taken=published_ports(client))
     try:
@@ -137,6 +139,7 @@ def start_checked(
         if url is None:
             raise DeployError("the engine published no host port for port 7000")
         wait_until_ready(container, url, options.timeout, reporter)
+        reporter.phase(Phase.SMOKE_TEST)
         reporter.step("smoke check: calling each endpoint with its docs input example")
         smoke = smoke_check(url, manifest.python.timeout_for)
         failed = [result for result in smoke if not result.ok]

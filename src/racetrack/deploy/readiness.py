@@ -10,6 +10,7 @@ from docker.models.containers import Container
 from racetrack.deploy.errors import DeployError
 from racetrack.deploy.probe import Answer, ask
 from racetrack.deploy.report import Reporter
+from racetrack.phases import Phase
 
 POLL_SECONDS = 0.25
 
@@ -18,9 +19,11 @@ def wait_until_ready(container: Container, url: str, timeout: float, reporter: R
     """Return once `url`/ready answers 200; DeployError when the job failed, exited or took too long."""
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2) as http:
+        reporter.phase(Phase.LIVE)
         reporter.step("starting the server (waiting for /live)")
         _poll(container, http, url + "/live", deadline, timeout)
         reporter.done("live: the server answers")
+        reporter.phase(Phase.READY)
         reporter.step("loading the job: importing the entrypoint, running __init__ (waiting for /ready)")
         _poll(container, http, url + "/ready", deadline, timeout)
         reporter.done("ready: the job is loaded")

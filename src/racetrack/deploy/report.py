@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from racetrack.phases import Phase
+
 
 class Reporter(Protocol):
+    def phase(self, phase: Phase) -> None:
+        """A phase of the deploy (racetrack.phases) began; the one before it ended."""
+
     def step(self, text: str) -> None:
         """A new phase started (e.g. 'waiting for /ready'); it ends when the next one starts."""
 
@@ -21,6 +26,9 @@ class Reporter(Protocol):
 
 class Silent:
     """A Reporter that says nothing."""
+
+    def phase(self, phase: Phase) -> None:
+        pass
 
     def step(self, text: str) -> None:
         pass
