@@ -63,3 +63,23 @@ def job_repo(tmp_path: Path, run_prefix: str, engine: Any) -> Iterator[Any]:
     yield make
     for repo in made:
         remove_jobs(engine, lambda name, repo=repo: name == repo.name)
+
+
+@pytest.fixture(scope="session")
+def built_job(engine: Any, run_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """built_job(source_dir, name, *overrides) -> (manifest, image): the job built from its local directory
+    once per session and name (its secret env files are the test's business); images are reused."""
+    from racetrack.builder import build_image
+    from racetrack.manifest import load_manifest
+
+    cache: dict[str, Any] = {}
+
+    def build(source: Path, name: str, *overrides: str) -> Any:
+        if name not in cache:
+            job = tmp_path_factory.mktemp(name) / source.name
+            shutil.copytree(source, job, ignore=shutil.ignore_patterns("__pycache__", ".env.*"))
+            manifest = load_manifest(job, [f"name={run_prefix}-{name}", *overrides])
+            cache[name] = (manifest, build_image(manifest, "local", client=engine))
+        return cache[name]
+
+    return build

@@ -30,6 +30,7 @@ class ContainerSpec:
     host_port: int | None = None
     resources: dict[str, Any] = field(default_factory=dict)
     stop_timeout: int = 35
+    files: bytes | None = None  # a tar extracted at / before the container starts (the secret env file)
 
 
 def start_container(client: docker.DockerClient, spec: ContainerSpec, taken: Iterable[int] = ()) -> Container:
@@ -39,6 +40,8 @@ def start_container(client: docker.DockerClient, spec: ContainerSpec, taken: Ite
         port = spec.host_port or free_port(spec.bind, avoid)
         created = _create(client, spec, port)
         try:
+            if spec.files is not None:
+                client.api.put_archive(created, "/", spec.files)
             client.api.start(created)
         except APIError as error:
             client.api.remove_container(created, force=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from docker.models.containers import Container
 
 from racetrack.builder import BuiltImage, connect
 from racetrack.deploy.container import ContainerSpec, start_container
+from racetrack.deploy.envfile import env_file_text, secret_tar
 from racetrack.deploy.errors import DeployError, StartFailed
 from racetrack.deploy.logs import redact, tail_lines
 from racetrack.deploy.quantities import QuantityError, docker_resources
@@ -36,11 +38,26 @@ from racetrack.deploy.report import Reporter, Silent
 from racetrack.deploy.smoke import SmokeResult, smoke_check
 from racetrack.manifest import Manifest, manifest_digest, secret_runtime_env
 from racetrack.phases import Phase
+from racetrack.protocol import (
+    ENV_DEPLOYMENT_TIMESTAMP,
+    ENV_FATMAN_NAME,
+    ENV_FATMAN_VERSION,
+    ENV_GIT_VERSION,
+    ENV_JOB_NAME,
+    ENV_JOB_VERSION,
+    ENV_SECRET_ENV_FILE,
+)
 
 Build = Callable[[Manifest], BuiltImage]
 LOG_TAIL_LINES = 30
 STOP_GRACE_MARGIN = 5  # seconds on top of python.shutdown_grace before `docker stop` kills the job
 USER_LABEL_PREFIX = "racetrack.label."
+SECRET_DIR, SECRET_FILE = "/run/racetrack", "secret.env"  # put into the container before it starts
+
+
+def label_text(value: object) -> str:
+    """A manifest label as an engine label: strings as they are, any other JSON value as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -66,10 +83,15 @@ def deploy(
     options: DeployOptions = DeployOptions(),
     reporter: Reporter | None = None,
     client: docker.DockerClient | None = None,
+    secrets: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Deployed:
-    """Deploy `manifest`'s job; on any failure the new container is gone and the old one untouched."""
+    """Deploy `manifest`'s job; on any failure the new container is gone and the old one untouched.
+
+    `secrets` (default: the manifest's secret runtime env file) reach the job through a file put into the
+    container before it starts, never through its environment; `extra_env` is set as it is."""
     reporter = reporter or Silent()
-    secrets = secret_runtime_env(manifest)
+    secrets = secret_runtime_env(manifest) if secrets is None else secrets
     try:
         resources = docker_resources(manifest.resources)
     except QuantityError as error:
@@ -86,8 +108,9 @@ def deploy(
     spec = ContainerSpec(
         image=image.tag,
         name=container_name(manifest.name, manifest.version) + (CANDIDATE_SUFFIX if old else ""),
-        environment=job_environment(manifest, secrets, commit),
+        environment=job_environment(manifest, commit, extra_env or {}, bool(secrets)),
         labels=job_labels(manifest, commit, secrets),
+        files=secret_tar(SECRET_DIR, SECRET_FILE, env_file_text(secrets)) if secrets else None,
         bind=options.bind,
         host_port=options.host_port,
         resources=resources,
@@ -175,17 +198,24 @@ def swap(old: Container, new: Container, name: str) -> None:
         ) from None
 
 
-def job_environment(manifest: Manifest, secrets: dict[str, str], commit: str) -> dict[str, str]:
-    """runtime_env, then the secret runtime env over it, then the variables the wrapper reads."""
-    return {
+def job_environment(
+    manifest: Manifest, commit: str, extra_env: dict[str, str], has_secrets: bool, secret_file: str = ""
+) -> dict[str, str]:
+    """runtime_env, then the variables the wrapper reads, then `extra_env` (e.g. PUB_URL, the gateway's
+    base URL, when a control plane knows it); secrets only by the name of the file that holds them."""
+    env = {
         **manifest.runtime_env,
-        **secrets,
-        "FATMAN_NAME": manifest.name,
-        "FATMAN_VERSION": manifest.version,
-        "GIT_VERSION": commit,
-        "DEPLOYMENT_TIMESTAMP": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "PUB_URL": f"/pub/fatman/{manifest.name}/{manifest.version}",
+        ENV_JOB_NAME: manifest.name,
+        ENV_JOB_VERSION: manifest.version,
+        ENV_FATMAN_NAME: manifest.name,
+        ENV_FATMAN_VERSION: manifest.version,
+        ENV_GIT_VERSION: commit,
+        ENV_DEPLOYMENT_TIMESTAMP: datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        **extra_env,
     }
+    if has_secrets:
+        env[ENV_SECRET_ENV_FILE] = secret_file or f"{SECRET_DIR}/{SECRET_FILE}"
+    return env
 
 
 def job_labels(manifest: Manifest, commit: str, secrets: dict[str, str]) -> dict[str, str]:
@@ -198,7 +228,7 @@ def job_labels(manifest: Manifest, commit: str, secrets: dict[str, str]) -> dict
         OWNER_LABEL: manifest.owner_email,
         COMMIT_LABEL: commit,
         SECRET_NAMES_LABEL: ",".join(sorted(secrets)),
-        **{USER_LABEL_PREFIX + key: value for key, value in manifest.labels.items()},
+        **{USER_LABEL_PREFIX + key: label_text(value) for key, value in manifest.labels.items()},
     }
 
 
