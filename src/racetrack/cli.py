@@ -422,3 +422,8 @@ def _job_container(name: str, version: str | None):  # noqa: ANN202 - see _engin
         return resolve_container(_engine(), name, version)
     except VersionNotFound as error:
         raise fail(escape(str(error))) from None
+
+
+from racetrack.server.cli import register as _register_server  # noqa: E402 - after the local verbs
+
+_register_server(app)

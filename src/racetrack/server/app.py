@@ -1,0 +1,118 @@
+"""The server's ASGI app: the Lifecycle API under /lifecycle, probes and metrics, the gateway under /pub."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from racetrack.server import admin, callauth, lifecycle
+from racetrack.server.db import connected
+from racetrack.server.deployments import Deployer
+from racetrack.server.http import api, json_response
+from racetrack.server.state import State
+
+logger = logging.getLogger("racetrack.server")
+V1 = "/lifecycle/api/v1"
+JOB = V1 + "/job/{name}/{version}"
+
+ROUTES = (  # (method, path, handler)
+    ("GET", V1 + "/info", lifecycle.info),
+    ("GET", V1 + "/users/validate_user_auth", lifecycle.validate_user_auth),
+    ("POST", V1 + "/users/login", lifecycle.login),
+    ("POST", V1 + "/deploy", lifecycle.deploy),
+    ("GET", V1 + "/deploy/{deploy_id}", lifecycle.deployment_status),
+    ("GET", V1 + "/job", lifecycle.list_jobs),
+    ("GET", JOB, lifecycle.get_job),
+    ("DELETE", JOB, lifecycle.delete_job),
+    ("GET", JOB + "/logs", lifecycle.job_logs),
+    ("GET", JOB + "/build-logs", lifecycle.build_logs),
+    ("GET", JOB + "/public-endpoints", lifecycle.active_public_endpoints),
+    ("GET", V1 + "/auth/can-call-job/{name}/{version}/{endpoint:path}", callauth.can_call_job_route),
+    ("GET", V1 + "/auth/can-call-job/{name}/{version}", callauth.can_call_job_route),
+    ("POST", V1 + "/users", admin.create_user),
+    ("POST", V1 + "/escs", admin.create_esc),
+    ("POST", V1 + "/auth/grant", admin.grant),
+    ("POST", V1 + "/auth/allow/{kind}/{subject}/job/{job}/scope/{scope}", admin.allow),
+    ("POST", V1 + "/auth/revoke", admin.revoke),
+    ("GET", V1 + "/public-endpoints", admin.list_public_endpoints),
+    (
+        "POST",
+        V1 + "/public-endpoints/{name}/{version}/{decision:approve|reject}",
+        admin.decide_public_endpoint,
+    ),
+)
+
+
+def probe_routes(state: State) -> list[BaseRoute]:
+    async def live(request: Request) -> Response:
+        return json_response({"live": True})
+
+    async def ready(request: Request) -> Response:
+        return json_response({"ready": True})
+
+    async def health(request: Request) -> Response:
+        ok = connected(state.engine)
+        return json_response(
+            {"service": "lifecycle", "live": True, "database_connected": ok}, 200 if ok else 503
+        )
+
+    async def metrics(request: Request) -> Response:
+        return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    routes: list[BaseRoute] = []
+    for prefix in ("", "/lifecycle"):
+        routes += [
+            Route(prefix + "/live", live),
+            Route(prefix + "/ready", ready),
+            Route(prefix + "/health", health),
+            Route(prefix + "/metrics", metrics),
+        ]
+    return routes
+
+
+def gateway_mount(state: State) -> Mount | None:
+    """The gateway (racetrack.gateway) at /pub, when that package provides its app; else None."""
+    try:
+        from racetrack.gateway.app import gateway_app  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    return Mount("/pub", app=gateway_app(state))
+
+
+def create_app(state: State) -> Starlette:
+    state.deployer = Deployer(state)
+    failed = state.deployer.recover()
+    if failed:
+        logger.warning("%d deployment(s) were cut off by the last shutdown and are marked failed", failed)
+    routes: list[Any] = [api(state, method, path, handler) for method, path, handler in ROUTES]
+    routes += probe_routes(state)
+    mount = gateway_mount(state)
+    if mount is not None:
+        routes.append(mount)
+    else:
+        logger.info("no gateway (racetrack.gateway) installed: /pub is not served")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        state.deployer.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        message = "no such API route" if status == 404 else "method not allowed on this route"
+        return json_response(
+            {
+                "error": f"{message}: {request.method} {request.url.path}",
+                "type": "EntityNotFound" if status == 404 else "BadRequest",
+            },
+            status,
+        )
+
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})

@@ -1,0 +1,164 @@
+"""The CLI verbs of the control plane: `racetrack server` and `racetrack admin ...` (against a remote)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from racetrack.server.config import DEFAULT_PORT, ServerConfig, default_data_dir
+
+admin_app = typer.Typer(
+    help="Administer a racetrack server: users, ESCs, grants, tokens.", no_args_is_help=True
+)
+users_app = typer.Typer(help="Users of a racetrack server.", no_args_is_help=True)
+escs_app = typer.Typer(help="External service consumers (machine callers).", no_args_is_help=True)
+admin_app.add_typer(users_app, name="users")
+admin_app.add_typer(escs_app, name="escs")
+Remote = Annotated[
+    str | None, typer.Option("--remote", help="Server URL or alias (default: the configured remote).")
+]
+
+
+def server(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = DEFAULT_PORT,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Where the server keeps its data.")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="postgresql://user:pass@host/db (default: SQLite in DATA_DIR)."),
+    ] = None,
+    infrastructure: Annotated[str, typer.Option(help="Where jobs run.")] = "docker",
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="How clients reach this server (default http://HOST:PORT)."),
+    ] = None,
+    max_parallel: Annotated[
+        int, typer.Option("--max-parallel", min=1, help="Deployments built at once.")
+    ] = 2,
+) -> None:
+    """Run the control plane in the foreground: the Lifecycle API under /lifecycle, the gateway under /pub."""
+    from racetrack.server.serve import run
+
+    if infrastructure != "docker":
+        _fail(f"--infrastructure {infrastructure!r} is not available; use docker")
+    run(
+        ServerConfig(
+            data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
+            database_url=database_url,
+            host=host,
+            port=port,
+            infrastructure=infrastructure,
+            public_url=public_url,
+            max_parallel_deployments=max_parallel,
+        )
+    )
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _post(remote: str | None, path: str, body: dict[str, Any]) -> Any:
+    from racetrack.server.remote import RemoteError, request
+
+    try:
+        return request("POST", remote, path, body)
+    except RemoteError as error:
+        raise _fail(str(error)) from None
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Argument(help="The user's name.")],
+    password: Annotated[
+        bool, typer.Option("--password", help="Ask for a password (for `login --username`).")
+    ] = False,
+    remote: Remote = None,
+) -> None:
+    """Create a user; prints only its token on stdout (shown once)."""
+    body: dict[str, Any] = {"username": name}
+    if password:
+        body["password"] = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    result = _post(remote, "/api/v1/users", body)
+    typer.echo(f"created user {name}; its token follows (shown once)", err=True)
+    typer.echo(result["token"])
+
+
+@escs_app.command("create")
+def escs_create(name: Annotated[str, typer.Argument(help="The ESC's name.")], remote: Remote = None) -> None:
+    """Create an external service consumer; prints only its token on stdout (shown once)."""
+    result = _post(remote, "/api/v1/escs", {"name": name})
+    typer.echo(f"created ESC {name}; its token follows (shown once)", err=True)
+    typer.echo(result["token"])
+
+
+@admin_app.command("grant")
+def grant(
+    subject: Annotated[str, typer.Argument(help="user:NAME, esc:NAME or job_family:NAME.")],
+    scope: Annotated[
+        str,
+        typer.Argument(
+            help="read_job, deploy_job, deploy_new_family, delete_job, call_job, "
+            "call_admin_api or full_access."
+        ),
+    ],
+    job: Annotated[str | None, typer.Option("--job", help="Only this job (default: every job).")] = None,
+    version: Annotated[str | None, typer.Option("--version", help="Only this version of --job.")] = None,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Only this endpoint path prefix.")
+    ] = None,
+    remote: Remote = None,
+) -> None:
+    """Grant SUBJECT the SCOPE (on --job)."""
+    body = {"subject": subject, "scope": scope, "job": job, "version": version, "endpoint": endpoint}
+    _post(remote, "/api/v1/auth/grant", body)
+    typer.echo(f"granted {scope} to {subject}" + (f" on {job}" if job else " on every job"), err=True)
+
+
+@admin_app.command("revoke")
+def revoke(
+    token_prefix: Annotated[str, typer.Argument(help="The token, or its first 8 to 12 characters.")],
+    remote: Remote = None,
+) -> None:
+    """Revoke a token: it stops working everywhere within 5 seconds."""
+    _post(remote, "/api/v1/auth/revoke", {"token_prefix": token_prefix})
+    typer.echo(f"revoked the token starting with {token_prefix[:12]}", err=True)
+
+
+@admin_app.command("public-endpoints")
+def public_endpoints(
+    action: Annotated[str | None, typer.Argument(help="approve or reject (default: list).")] = None,
+    name: Annotated[str | None, typer.Argument(help="Job name.")] = None,
+    version: Annotated[str | None, typer.Argument(help="Job version.")] = None,
+    endpoint: Annotated[str | None, typer.Argument(help="The endpoint, as in public_endpoints.")] = None,
+    pending: Annotated[bool, typer.Option("--pending", help="Only requests waiting for a decision.")] = False,
+    remote: Remote = None,
+) -> None:
+    """List public endpoint requests, or approve/reject one: `approve NAME VERSION ENDPOINT`."""
+    from racetrack.server.remote import RemoteError, request
+
+    if action is None:
+        try:
+            rows = request("GET", remote, "/api/v1/public-endpoints" + ("?status=pending" if pending else ""))
+        except RemoteError as error:
+            raise _fail(str(error)) from None
+        for row in rows:
+            typer.echo(f"{row['job_name']}\t{row['job_version']}\t{row['endpoint']}\t{row['status']}")
+        if not rows:
+            typer.echo("no public endpoint requests" + (" pending" if pending else ""), err=True)
+        return
+    if action not in ("approve", "reject") or not (name and version and endpoint):
+        raise _fail("use `public-endpoints approve NAME VERSION ENDPOINT` or `public-endpoints reject ...`")
+    _post(remote, f"/api/v1/public-endpoints/{name}/{version}/{action}", {"endpoint": endpoint})
+    typer.echo(f"{action}d {endpoint} of {name} {version}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the control plane's commands to the `racetrack` CLI."""
+    app.command("server")(server)
+    app.add_typer(admin_app, name="admin")

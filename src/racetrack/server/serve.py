@@ -1,0 +1,31 @@
+"""`racetrack server`: open the state (migrating the database) and serve the app with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from racetrack.server.config import ServerConfig
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def run(config: ServerConfig) -> None:
+    import uvicorn
+
+    from racetrack.server.app import create_app
+    from racetrack.server.state import open_state
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    for noisy in ("alembic", "httpx", "docker"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    state = open_state(config)
+    app = create_app(state)
+    logging.getLogger("racetrack.server").info(
+        "racetrack server: Lifecycle API at %s, gateway at %s, data in %s, infrastructure %s",
+        config.lifecycle_url,
+        config.pub_url,
+        Path(config.data_dir),
+        state.infra.name,
+    )
+    uvicorn.run(app, host=config.host, port=config.port, log_level="info", access_log=True, log_config=None)

@@ -1,0 +1,75 @@
+"""Deploy payload checks, version resolution, public endpoint matching, error statuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from racetrack.server.callauth import is_public, normalize
+from racetrack.server.errors import (
+    AuthError,
+    BadRequest,
+    Conflict,
+    EntityNotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    ServerError,
+    status_of,
+)
+from racetrack.server.jobs import resolve
+from racetrack.server.payload import parse_deploy
+
+
+def test_a_racetrack_client_payload_is_accepted() -> None:
+    request = parse_deploy({
+        "manifest": {"name": "x"}, "git_credentials": {"username": "u", "password": "p"},
+        "secret_vars": {"build_env": {"A": "1"}, "runtime_env": {}}, "build_context": "abc",
+        "force": True, "build_flags": ["--no-cache"],
+    })
+    assert (request.git_username, request.build_env, request.force) == ("u", {"A": "1"}, True)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "must be a JSON object"),
+        ({"manifest": {}, "surname": 1}, "unknown field(s) in the deploy request: surname"),
+        ({"manifest": "x"}, "`manifest` must be a JSON object"),
+        ({"manifest": {}, "force": "yes"}, "`force` must be true or false"),
+        ({"manifest": {}, "secret_vars": {"build_env": {"A": 1}}}, "secret_vars.build_env"),
+        ({"manifest": {}, "git_credentials": {"username": "u"}}, "git_credentials"),
+        ({"manifest": {}, "build_context": 5}, "base64 string"),
+        ({"manifest": {}, "build_flags": ["--squash"]}, "unsupported build flag"),
+    ],
+)
+def test_malformed_payloads_are_bad_requests_naming_the_field(body: object, message: str) -> None:
+    with pytest.raises(BadRequest) as error:
+        parse_deploy(body)
+    assert message in str(error.value)
+
+
+def test_versions_resolve_exactly_latest_and_by_wildcard() -> None:
+    versions = ["0.9.0", "1.0.0", "1.2.3", "1.10.0", "2.0.0-rc.1"]
+    assert resolve("j", versions, "1.2.3") == "1.2.3"
+    assert resolve("j", versions, "latest") == "1.10.0"
+    assert resolve("j", versions, "1.x") == "1.10.0"
+    assert resolve("j", versions, "1.2.x") == "1.2.3"
+    assert resolve("j", versions, "0.x") == "0.9.0"
+    with pytest.raises(EntityNotFound, match="has no version 3.x"):
+        resolve("j", versions, "3.x")
+    with pytest.raises(EntityNotFound, match="job j was not found"):
+        resolve("j", [], "latest")
+
+
+def test_public_endpoints_open_the_path_and_its_subpaths_only() -> None:
+    approved = ["/api/v1/perform", "/api/v1/webview/"]
+    assert normalize("api/v1/perform/") == "/api/v1/perform"
+    assert is_public("/api/v1/perform", approved)
+    assert is_public("/api/v1/webview/static/x.js", approved)
+    assert not is_public("/api/v1/performance", approved)
+    assert not is_public("/api/v1/other", approved)
+
+
+def test_every_error_has_one_status() -> None:
+    expected = {BadRequest: 400, PayloadTooLarge: 413, AuthError: 401, PermissionDenied: 403,
+                EntityNotFound: 404, Conflict: 409, ServerError: 500}
+    assert {kind: status_of(kind("x")) for kind in expected} == expected
