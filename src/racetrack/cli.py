@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,6 +24,7 @@ from racetrack.manifest import (
 
 if TYPE_CHECKING:  # the heavy build and deploy modules are imported by the commands that need them
     from racetrack.builder import BuiltImage
+    from racetrack.terminal import PhaseDisplay
 
 app = typer.Typer(
     name="racetrack",
@@ -45,9 +47,21 @@ Overrides = Annotated[
 ]
 
 
+class ConsoleLogHandler(logging.Handler):
+    """Manifest notices on stderr, wrapped to the terminal's width like the rest of the output."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err_console.print(escape(self.format(record)), highlight=False)
+
+
+manifest_logger = logging.getLogger("racetrack.manifest")
+manifest_logger.addHandler(ConsoleLogHandler())
+manifest_logger.propagate = False
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a user-facing error to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
 
 
@@ -138,13 +152,13 @@ BaseImageOption = Annotated[
 ]
 
 
-def build_with_progress(manifest: Manifest, source: str, base_image: str | None, quiet: bool) -> BuiltImage:
-    """Build the job's image with a live progress display on stderr."""
+def build_with_progress(
+    manifest: Manifest, source: str, base_image: str | None, display: PhaseDisplay
+) -> BuiltImage:
+    """Build the job's image, showing its phases (and with --verbose its output) on `display`."""
     from racetrack.builder import build_image
-    from racetrack.builder.progress import BuildProgress
 
-    with BuildProgress(err_console, quiet) as progress:
-        return build_image(manifest, source, base_image, progress)  # type: ignore[arg-type]
+    return build_image(manifest, source, base_image, display)  # type: ignore[arg-type]
 
 
 def check_source(source: str) -> None:
@@ -158,7 +172,8 @@ def build(
     extra: Overrides = None,
     source: SourceOption = "git",
     base_image: BaseImageOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show steps only, not their output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the image tag.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the full build output too.")] = False,
 ) -> None:
     """Build the job's Docker image (a no-op when nothing changed); prints the image tag."""
     from racetrack.builder import BuildError
@@ -169,8 +184,11 @@ def build(
     manifest = load_job_manifest(path, extra)
     if source == "local" and (warning := manifest_drift(manifest)):
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    from racetrack.terminal import PhaseDisplay
+
     try:
-        built = build_with_progress(manifest, source, base_image, quiet)
+        with PhaseDisplay(err_console, verbose, quiet) as display:
+            built = build_with_progress(manifest, source, base_image, display)
     except (BuildError, ConfigError) as error:
         raise fail(escape(str(error))) from None
     except ManifestError as error:
@@ -263,21 +281,22 @@ def deploy(
     from racetrack.builder.config import ConfigError
     from racetrack.deploy import DeployError, DeployOptions, StartFailed
     from racetrack.deploy import deploy as deploy_job
-    from racetrack.deploy.progress import DeployDisplay
-    from racetrack.deploy.render import print_deployed, print_start_failure
+    from racetrack.terminal import PhaseDisplay, print_deployed, print_start_failure
 
     check_source(source)
     manifest = load_job_manifest(path, extra)
 
+    display = PhaseDisplay(err_console, verbose)
+
     def build_job(manifest: Manifest) -> BuiltImage:
-        built = build_with_progress(manifest, source, base_image, quiet=not verbose)
+        built = build_with_progress(manifest, source, base_image, display)
         state = "up to date, nothing built" if built.cached else "built"
-        err_console.print(f"image {escape(built.tag)} ({state})", highlight=False, soft_wrap=True)
+        display.note(f"image {built.tag} ({state}); build log: {built.log_path}")
         return built
 
     options = DeployOptions(host_port=host_port, bind=bind, timeout=timeout, force=force, verify=verify)
     try:
-        with DeployDisplay(err_console) as display:
+        with display:
             deployed = deploy_job(manifest, build_job, options, display)
     except StartFailed as error:
         print_start_failure(err_console, error, manifest.name, manifest.version)
@@ -299,7 +318,7 @@ def list_jobs(
     from datetime import UTC, datetime
 
     from racetrack.deploy.jobs import job_rows
-    from racetrack.deploy.render import jobs_listing
+    from racetrack.terminal import jobs_listing
 
     rows = job_rows(_engine(), name)
     now = datetime.now(UTC)
@@ -347,7 +366,7 @@ def call(
 
     from racetrack.deploy import calls
     from racetrack.deploy.registry import deployment_from
-    from racetrack.deploy.render import print_call_response
+    from racetrack.terminal import print_call_response
 
     endpoint, payload = calls.split_arguments(endpoint, payload)
     try:
@@ -427,3 +446,7 @@ def _job_container(name: str, version: str | None):  # noqa: ANN202 - see _engin
 from racetrack.server.cli import register as _register_server  # noqa: E402 - after the local verbs
 
 _register_server(app)
+
+from racetrack.gateway.cli import register as _register_gateway  # noqa: E402 - after the local verbs
+
+_register_gateway(app)

@@ -1,0 +1,1 @@
+"""The `/pub` gateway: authorizes each call with the control plane and forwards it to a job replica."""

@@ -1,0 +1,160 @@
+"""Forward one authorized call to a replica of its job: round robin, one retry elsewhere on a connect
+failure, the answer streamed back as it comes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+
+from racetrack.gateway.auth import Decision, JobTarget
+from racetrack.gateway.errors import JobTimeout, NoReplicaAnswered
+from racetrack.gateway.headers import caller_response_headers, job_request_headers
+from racetrack.gateway.upstream import ConnectFailed, HeadTimeout, Pool, Response, UpstreamError
+from racetrack.protocol import gateway_token
+
+Receive = Any
+Send = Any
+
+
+class Proxy:
+    def __init__(self, secret: bytes, timeout: float) -> None:
+        self.pool = Pool()
+        self.secret = secret
+        self.timeout = timeout
+        self.turn = itertools.count()
+        self.tokens: dict[tuple[str, str], bytes] = {}
+
+    def token_for(self, job: JobTarget) -> bytes:
+        key = (job.name, job.version)
+        token = self.tokens.get(key)
+        if token is None:
+            if len(self.tokens) > 10_000:
+                self.tokens.clear()
+            token = self.tokens[key] = gateway_token(self.secret, job.name, job.version).encode()
+        return token
+
+    def job_headers(
+        self, scope: dict[str, Any], decision: Decision, request_id: str
+    ) -> list[tuple[bytes, bytes]]:
+        client = scope.get("client")
+        return job_request_headers(
+            scope["headers"],
+            request_id,
+            decision.caller,
+            self.token_for(decision.job),
+            client[0] if client else None,
+            scope.get("scheme", "http"),
+        )
+
+    async def send_request(
+        self,
+        job: JobTarget,
+        caller: str | None,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | AsyncIterator[bytes],
+        timeout: float,
+    ) -> tuple[Response, str]:
+        """The first replica's answer head (trying a second replica when the first refuses to connect)."""
+        replicas = job.replicas
+        if not replicas:
+            raise NoReplicaAnswered(
+                f"job {job.name} {job.version} has no running replica (status {job.status})",
+                **_job_fields(job, caller),
+            )
+        start = next(self.turn)
+        attempts = min(2, len(replicas)) if isinstance(body, bytes) else 1
+        last: UpstreamError | None = None
+        for attempt in range(attempts):
+            replica = replicas[(start + attempt) % len(replicas)]
+            try:
+                return await self.pool.request(replica, method, target, headers, body, timeout), replica
+            except HeadTimeout:
+                raise JobTimeout(
+                    f"job {job.name} {job.version} did not answer within the gateway's timeout "
+                    f"of {timeout:g} s",
+                    **_job_fields(job, caller),
+                ) from None
+            except ConnectFailed as exc:
+                last = exc
+            except UpstreamError as exc:
+                last = exc
+                break  # the request may have reached the job: never send it twice
+        raise NoReplicaAnswered(
+            f"connection refused to a target job (job may be dead): {last}", **_job_fields(job, caller)
+        )
+
+    async def forward(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        decision: Decision,
+        target: bytes,
+        request_id: str,
+        pub_prefix: str,
+    ) -> int:
+        """Send the caller's request to the job and relay the answer; returns the status relayed."""
+        job = decision.job
+        message = await receive()
+        body: bytes | AsyncIterator[bytes] = message.get("body", b"")
+        streamed_in = bool(message.get("more_body"))
+        if streamed_in:
+            body = _rest_of_body(body, receive)  # type: ignore[arg-type]
+        headers = self.job_headers(scope, decision, request_id)
+        response, replica = await self.send_request(
+            job, decision.caller, scope["method"], target, headers, body, self.timeout
+        )
+        job_base = f"{pub_prefix}/job/{job.name}/{job.version}"
+        out_headers = caller_response_headers(response.headers, request_id, replica, job_base, pub_prefix)
+        complete = response.complete_body()
+        await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+        if complete is not None:
+            await send({"type": "http.response.body", "body": complete})
+            return response.status
+        await self._stream(response, receive, send, watch_disconnect=not streamed_in)
+        return response.status
+
+    async def _stream(self, response: Response, receive: Receive, send: Send, watch_disconnect: bool) -> None:
+        watcher = asyncio.ensure_future(_disconnected(receive, response)) if watch_disconnect else None
+        try:
+            async for chunk in response.chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except UpstreamError:
+            response.close()  # the caller sees a cut-off body, as the job cut it
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+async def _rest_of_body(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
+    yield first
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        yield message.get("body", b"")
+        if not message.get("more_body"):
+            return
+
+
+async def _disconnected(receive: Receive, response: Response) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            response.close()
+            return
+
+
+def _job_fields(job: JobTarget, caller: str | None) -> dict[str, Any]:
+    return {"jobName": job.name, "jobVersion": job.version, "jobStatus": job.status, "caller": caller}

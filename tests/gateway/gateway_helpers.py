@@ -1,0 +1,130 @@
+"""Gateway test helpers: the test job, a websocket upstream, starting jobs and gateways as real processes."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fake_control_plane import FakeControlPlane
+
+from racetrack.protocol import ENV_GATEWAY_TOKEN, gateway_token
+from server_process import ServerProcess, job_server
+
+SECRET = b"gateway-test-secret"
+ALICE, BOB, ADMIN = "alice-token", "bob-token", "admin-token"
+
+JOB = """
+import os, time
+from pathlib import Path
+
+
+class Job:
+    def perform(self, x: float, y: float) -> float:
+        return x + y
+
+    def auxiliary_endpoints(self):
+        return {"/whoami": self.whoami, "/pid": self.pid, "/stream": self.stream, "/slow": self.slow,
+                "/wait": self.wait}
+
+    def whoami(self) -> dict:
+        headers = self.request_context.get().headers
+        return {k: headers.get(k) for k in ("x-request-tracing-id", "x-caller-name", "x-forwarded-for",
+                "x-forwarded-host", "x-racetrack-auth", "cookie")} | {
+                "gateway_token": bool(headers.get("x-racetrack-gateway-token"))}
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def stream(self, flag: str):
+        yield "first"
+        deadline = time.monotonic() + 10
+        while not Path(flag).exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield "second" if Path(flag).exists() else "buffered"
+
+    def slow(self, seconds: float) -> str:
+        time.sleep(seconds)
+        return "late"
+
+    def wait(self, flag: str) -> dict:
+        deadline = time.monotonic() + 30
+        while not Path(flag).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return {"flag": Path(flag).exists(), "pid": os.getpid()}
+
+    def webview_app(self, base_url: str):
+        def app(environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/html")])
+            return [f"<p>webview at {base_url}</p>".encode()]
+        return app
+"""
+
+WS_UPSTREAM = """
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+
+
+async def ready(request):
+    return PlainTextResponse("ok")
+
+
+async def echo(websocket):
+    await websocket.accept()
+    caller = websocket.headers.get("x-caller-name")
+    await websocket.send_text(f"hello {caller}")
+    while True:
+        text = await websocket.receive_text()
+        if text == "bye":
+            await websocket.close(code=1000)
+            return
+        await websocket.send_text(text.upper())
+
+
+app = Starlette(routes=[Route("/ready", ready), WebSocketRoute("/pub/job/ws/1.0.0/socket", echo)])
+"""
+
+
+@dataclass
+class Stack:
+    control: FakeControlPlane
+    gateway: ServerProcess
+    jobs: dict[str, list[ServerProcess]]
+    tmp: Path
+
+
+def start_job(tmp: Path, name: str, version: str) -> contextlib.AbstractContextManager[ServerProcess]:
+    root = tmp / f"{name}-{version}"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "entrypoint.py").write_text(textwrap.dedent(JOB))
+    env = {ENV_GATEWAY_TOKEN: gateway_token(SECRET, name, version)}
+    args = ["--entrypoint-path", "entrypoint.py", "--root", str(root), "--name", name, "--version", version]
+    return job_server(args, env)
+
+
+def gateway_command(control_url: str, data_dir: Path, *extra: str) -> tuple[str, ...]:
+    return (
+        sys.executable,
+        "-m",
+        "racetrack",
+        "gateway",
+        "--server",
+        control_url,
+        "--data-dir",
+        str(data_dir),
+        *extra,
+    )
+
+
+@contextlib.contextmanager
+def run_gateway(control_url: str, data_dir: Path, *extra: str) -> Iterator[ServerProcess]:
+    secret = data_dir / "gateway-secret"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret.write_bytes(SECRET)
+    command = gateway_command(control_url, data_dir, "--secret-file", str(secret), *extra)
+    with job_server([], command=command, wait_path="/pub/live") as gateway:
+        yield gateway

@@ -1,0 +1,216 @@
+"""Synchronous calls through a real gateway process to real wrapper jobs; a fake control plane authorizes."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+from fake_control_plane import Subject
+from gateway_helpers import ALICE, BOB, Stack
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
+
+from server_process import poll_until
+
+PERFORM = "/pub/job/adder/latest/api/v1/perform"
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"X-Racetrack-Auth": token}
+
+
+def test_no_token_is_401_in_pubs_shape(stack: Stack) -> None:
+    response = stack.gateway.client.post(PERFORM, json={"x": 1, "y": 2})
+    assert response.status_code == 401
+    body = response.json()
+    assert body["error"].startswith("Proxy request error: Unauthenticated")
+    assert "missing auth token" in body["error"]
+    assert body["requestId"] == response.headers["x-request-tracing-id"]
+
+
+def test_allowed_token_calls_latest_version(stack: Stack) -> None:
+    client = stack.gateway.client
+    response = client.post(PERFORM, json={"x": 1, "y": 2}, headers=auth(ALICE))
+    assert response.status_code == 200 and response.json() == 3
+    for version, expected in (("1.x", "1.2.0"), ("1.0.0", "1.0.0"), ("latest", "1.2.0")):
+        health = client.get(f"/pub/job/adder/{version}/health")
+        assert health.status_code == 200 and health.json()["version"] == expected
+
+
+def test_cookie_token_works_and_is_not_forwarded(stack: Stack) -> None:
+    client = httpx.Client(base_url=stack.gateway.url)
+    response = client.post(
+        "/pub/job/adder/latest/api/v1/whoami",
+        json={},
+        headers={"Cookie": f"X-Racetrack-Auth={ALICE}; theme=dark", "X-Request-Tracing-Id": "trace-42"},
+    )
+    assert response.status_code == 200, response.text
+    seen = response.json()
+    assert seen["x-racetrack-auth"] is None and seen["cookie"] == "theme=dark"
+    assert seen["x-caller-name"] == "User alice"
+    assert seen["x-request-tracing-id"] == "trace-42" == response.headers["x-request-tracing-id"]
+    assert seen["x-forwarded-for"] == "127.0.0.1" and seen["gateway_token"] is True
+    assert seen["x-forwarded-host"].startswith("127.0.0.1:")
+
+
+def test_generated_tracing_id_is_echoed(stack: Stack) -> None:
+    response = stack.gateway.client.post("/pub/job/adder/latest/api/v1/whoami", json={}, headers=auth(ALICE))
+    assert response.json()["x-request-tracing-id"] == response.headers["x-request-tracing-id"]
+    assert len(response.headers["x-request-tracing-id"]) == 32
+
+
+def test_token_without_permission_is_401_naming_it(stack: Stack) -> None:
+    response = stack.gateway.client.post(PERFORM, json={"x": 1, "y": 2}, headers=auth(BOB))
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert 'auth subject "User bob" does not have permission' in error and '"call_job"' in error
+    assert "/api/v1/perform" in error and "adder v1.2.0" in error
+
+
+def test_unknown_job_is_404(stack: Stack) -> None:
+    response = stack.gateway.client.get("/pub/job/nope/latest/api/v1/perform", headers=auth(ALICE))
+    assert response.status_code == 404
+    assert (
+        response.json()["error"] == "Proxy request error: Job was not found: job nope latest does not exist"
+    )
+
+
+def test_public_endpoint_needs_no_token_for_that_version_only(stack: Stack) -> None:
+    client = stack.gateway.client
+    assert client.post("/pub/job/adder/1.2.0/api/v1/pid", json={}).status_code == 200
+    assert client.post("/pub/job/adder/1.0.0/api/v1/pid", json={}).status_code == 401
+
+
+def test_direct_call_to_the_job_is_refused(stack: Stack) -> None:
+    job = stack.jobs["1.2.0"][0]
+    assert job.client.post("/api/v1/perform", json={"x": 1, "y": 2}).status_code in (401, 403)
+
+
+def test_round_robin_over_replicas(stack: Stack) -> None:
+    client = stack.gateway.client
+    pids = {
+        client.post("/pub/job/adder/1.2.0/api/v1/pid", json={}, headers=auth(ALICE)).json() for _ in range(6)
+    }
+    assert len(pids) == 2
+
+
+def test_dead_replica_is_retried_on_another(stack: Stack) -> None:
+    client = stack.gateway.client
+    for _ in range(4):  # whichever replica the turn starts at
+        response = client.post(
+            "/pub/job/flaky/latest/api/v1/perform", json={"x": 2, "y": 2}, headers=auth(BOB)
+        )
+        assert response.status_code == 200 and response.json() == 4
+
+
+def test_no_live_replica_is_502_with_job_status(stack: Stack) -> None:
+    response = stack.gateway.client.post("/pub/job/dead/latest/api/v1/perform", json={}, headers=auth(ALICE))
+    assert response.status_code == 502
+    body = response.json()
+    assert body["error"].startswith("Reverse proxy error: connection refused to a target job")
+    assert (body["jobName"], body["jobVersion"], body["jobStatus"]) == ("dead", "0.1.0", "running")
+    assert body["caller"] == "User alice" and body["requestId"]
+
+
+def test_slow_job_is_504(stack: Stack) -> None:
+    response = stack.gateway.client.post(
+        "/pub/job/adder/latest/api/v1/slow", json={"seconds": 4}, headers=auth(ALICE)
+    )
+    assert response.status_code == 504
+    assert "did not answer within the gateway's timeout of 2 s" in response.json()["error"]
+
+
+def test_stream_reaches_the_caller_as_produced(stack: Stack) -> None:
+    flag = stack.tmp / "stream-flag"
+    with stack.gateway.client.stream(
+        "POST", "/pub/job/adder/latest/api/v1/stream", json={"flag": str(flag)}, headers=auth(ALICE)
+    ) as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(lines) == '"first"'
+        flag.touch()  # the job produces the second item only now: a buffering gateway would get "buffered"
+        assert next(lines) == '"second"'
+
+
+def test_redirects_stay_under_pub(stack: Stack) -> None:
+    client = stack.gateway.client
+    root = client.get("/pub/job/adder/latest/", headers=auth(ALICE))
+    assert root.status_code == 307 and root.headers["location"] == "/pub/job/adder/1.2.0/docs"
+    bare = client.get("/pub/job/adder/latest", headers=auth(ALICE))
+    assert bare.status_code == 307 and bare.headers["location"].startswith("/pub/job/adder/1.2.0/")
+
+
+def test_webview_page(stack: Stack) -> None:
+    page = stack.gateway.client.get("/pub/job/adder/latest/api/v1/webview/", headers=auth(ALICE))
+    assert page.status_code == 200 and "/adder/1.2.0/api/v1/webview</p>" in page.text
+
+
+def ws_talk(url: str, path: str, token: str, messages: list[str]) -> list[str]:
+    """A minimal websocket client (wsproto over a socket): send `messages`, return what came back."""
+    host, port = url.removeprefix("http://").split(":")
+    ws = WSConnection(ConnectionType.CLIENT)
+    received: list[str] = []
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            ws.send(
+                Request(
+                    host=f"{host}:{port}", target=path, extra_headers=[(b"x-racetrack-auth", token.encode())]
+                )
+            )
+        )
+        pending = list(messages)
+        while True:
+            data = sock.recv(65536)
+            ws.receive_data(data or None)
+            for event in ws.events():
+                if isinstance(event, (AcceptConnection, TextMessage)):
+                    if isinstance(event, TextMessage):
+                        received.append(event.data)
+                    if pending:
+                        sock.sendall(ws.send(Message(data=pending.pop(0))))
+                elif isinstance(event, CloseConnection):
+                    received.append(f"closed {event.code}")
+                    return received
+            if not data:
+                return received
+
+
+def test_websocket_through_pub(stack: Stack) -> None:
+    got = ws_talk(stack.gateway.url, "/pub/job/ws/latest/socket", BOB, ["abc", "bye"])
+    assert got == ["hello User bob", "ABC", "closed 1000"]
+    refused = ws_talk(stack.gateway.url, "/pub/job/ws/latest/socket", "bad-token", [])
+    assert refused == [] or refused[-1].startswith("closed")
+
+
+def test_decisions_are_cached_and_revocation_applies_within_5_s(stack: Stack) -> None:
+    client, state = stack.gateway.client, stack.control.state
+    state.tokens["carol-token"] = Subject("User carol", {"adder"})
+    before = state.asked
+    for _ in range(20):
+        assert client.post(PERFORM, json={"x": 1, "y": 1}, headers=auth("carol-token")).status_code == 200
+    assert state.asked - before <= 2  # 20 calls, one (or two, across a TTL edge) control-plane question
+    del state.tokens["carol-token"]
+    poll_until(
+        lambda: client.post(PERFORM, json={"x": 1, "y": 1}, headers=auth("carol-token")).status_code == 401,
+        timeout=5,
+        what="a revoked token being refused",
+    )
+
+
+def test_metrics(stack: Stack) -> None:
+    stack.gateway.client.post(PERFORM, json={"x": 1, "y": 2}, headers=auth(ALICE))
+    text = stack.gateway.client.get("/pub/metrics").text
+    assert (
+        'racetrack_gateway_calls_total{endpoint="/api/v1/perform",job="adder",status="200",version="1.2.0"}'
+        in text
+    )
+    assert 'racetrack_gateway_auth_denials_total{job="adder",reason="unauthenticated"}' in text
+    assert 'racetrack_gateway_job_replicas{job="adder",version="1.2.0"} 2.0' in text
+    assert "racetrack_gateway_call_duration_seconds_bucket" in text
+    assert 'racetrack_gateway_async_tasks{state="ongoing"}' in text
+
+
+def test_openapi_declares_the_errors(stack: Stack) -> None:
+    document = stack.gateway.client.get("/pub/openapi.json").json()
+    responses = document["paths"]["/pub/job/{name}/{version}/{path}"]["post"]["responses"]
+    assert {"401", "404", "502", "504"} <= set(responses)
