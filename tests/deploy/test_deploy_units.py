@@ -16,8 +16,8 @@ from racetrack.deploy.jobs import JobRow, age
 from racetrack.deploy.logs import redact
 from racetrack.deploy.probe import Answer, LoadFailure, job_status
 from racetrack.deploy.registry import Deployment, container_name, url_host
-from racetrack.deploy.render import jobs_listing
 from racetrack.deploy.smoke import Example, docs_examples
+from racetrack.terminal import jobs_listing
 
 
 def _post(media: dict) -> dict:

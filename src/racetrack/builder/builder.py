@@ -15,7 +15,7 @@ import requests
 import racetrack
 from racetrack.builder.config import RacetrackConfig, load_config
 from racetrack.builder.context import text_digest, tree_digest, write_job_files, write_support_files
-from racetrack.builder.dockerfile import job_dockerfile
+from racetrack.builder.dockerfile import STAGE_PHASES, job_dockerfile
 from racetrack.builder.engine import BuildError, connect, image_exists, run_build
 from racetrack.builder.logs import BuildLog, Progress
 from racetrack.builder.pipconf import PipSettings, host_pip_settings
@@ -24,6 +24,7 @@ from racetrack.builder.server import BuildServer, inputs_digest
 from racetrack.builder.source import JobSource, fetch_git, local_source
 from racetrack.builder.wrapper_image import ensure_wrapper_image, wrapper_tag
 from racetrack.manifest import Manifest, manifest_digest, secret_build_env
+from racetrack.phases import Phase
 
 Source = Literal["git", "local"]
 LABEL_PREFIX = "racetrack."
@@ -62,37 +63,66 @@ def build_image(
         tempfile.TemporaryDirectory(prefix="racetrack-build-") as workdir,
         BuildLog(manifest.name, secrets.values(), progress) as log,
     ):
-        work = Path(workdir)
-        job_source = fetch_git(manifest, work, config) if source == "git" else local_source(manifest)
-        log.line(f"racetrack: source is {job_source.origin} ({len(job_source.files)} files)")
-        base_id = resolve_base_image(client, base, log)
-        wrapper = wrapper_tag(base_id)
-        context = work / "job-context"
-        tag = prepare_job_context(context, manifest, job_source, wrapper, pip)
-        if image_exists(client, tag):
-            log.line(
-                f"racetrack: {tag} is up to date: same manifest, source, racetrack and base image; "
-                "nothing to build"
-            )
-            image_id = client.images.get(tag).id
-            return BuiltImage(tag, image_id, True, log.path, job_source.origin, job_source.commit)
-        with BuildServer(pip.local_dirs()) as server:
-            pip_env = pip.container_env(server.files_url, CONTAINER_CA_BUNDLE)
-            for folder in (work / "wrapper-context", context):
-                write_support_files(folder, pip.cert)
-            wrapper_args = handoff_buildargs(server.offer(pip_env))
-            ensure_wrapper_image(client, wrapper, base, work / "wrapper-context", log, wrapper_args)
-            log.line(f"racetrack: building {tag}")
-            buildargs = {
-                **handoff_buildargs(server.offer({**pip_env, **secrets})),
-                "RACETRACK_PIP_INPUTS": inputs_digest(repr(pip), sorted(secrets.items())),
-            }
-            image_id = run_build(client, log, context=context, buildargs=buildargs)
-        openapi = read_openapi(client, image_id, log)
-        labels = image_labels(manifest, job_source, openapi)
-        final_id = run_build(client, log, dockerfile_text=f"FROM {image_id}\n", tag=tag, labels=labels)
-        log.line(f"racetrack: built {tag}")
-        return BuiltImage(tag, final_id, False, log.path, job_source.origin, job_source.commit)
+        try:
+            built = _build(Path(workdir), manifest, source, base, config, client, pip, secrets, log)
+        except BaseException:
+            log.end(failed=True)
+            raise
+        log.end()
+        return built
+
+
+def _build(
+    work: Path,
+    manifest: Manifest,
+    source: Source,
+    base: str,
+    config: RacetrackConfig,
+    client: docker.DockerClient,
+    pip: PipSettings,
+    secrets: dict[str, str],
+    log: BuildLog,
+) -> BuiltImage:
+    log.begin(Phase.SOURCE)
+    log.ran()
+    job_source = fetch_git(manifest, work, config) if source == "git" else local_source(manifest)
+    log.line(f"racetrack: source is {job_source.origin} ({len(job_source.files)} files)")
+    log.begin(Phase.BASE_IMAGE)
+    base_id = resolve_base_image(client, base, log)
+    wrapper = wrapper_tag(base_id)
+    context = work / "job-context"
+    tag = prepare_job_context(context, manifest, job_source, wrapper, pip)
+    if image_exists(client, tag):
+        log.cached(Phase.WRAPPER_LAYER, Phase.SYSTEM_PACKAGES, Phase.REQUIREMENTS, Phase.JOB_CODE)
+        log.cached(Phase.CONTRACT_CHECK)
+        log.line(
+            f"racetrack: {tag} is up to date: same manifest, source, racetrack and base image; "
+            "nothing to build"
+        )
+        image_id = client.images.get(tag).id
+        return BuiltImage(tag, image_id, True, log.path, job_source.origin, job_source.commit)
+    with BuildServer(pip.local_dirs()) as server:
+        pip_env = pip.container_env(server.files_url, CONTAINER_CA_BUNDLE)
+        for folder in (work / "wrapper-context", context):
+            write_support_files(folder, pip.cert)
+        wrapper_args = handoff_buildargs(server.offer(pip_env))
+        log.begin(Phase.WRAPPER_LAYER)
+        ensure_wrapper_image(client, wrapper, base, work / "wrapper-context", log, wrapper_args)
+        log.line(f"racetrack: building {tag}")
+        buildargs = {
+            **handoff_buildargs(server.offer({**pip_env, **secrets})),
+            "RACETRACK_PIP_INPUTS": inputs_digest(repr(pip), sorted(secrets.items())),
+        }
+        log.stage_phases = STAGE_PHASES
+        image_id = run_build(client, log, context=context, buildargs=buildargs)
+    log.stage_phases = {}
+    log.begin(Phase.CONTRACT_CHECK)
+    log.ran()
+    openapi = read_openapi(client, image_id, log)
+    labels = image_labels(manifest, job_source, openapi)
+    final_id = run_build(client, log, dockerfile_text=f"FROM {image_id}\n", tag=tag, labels=labels)
+    log.line(f"racetrack: built {tag}")
+    return BuiltImage(tag, final_id, False, log.path, job_source.origin, job_source.commit)
 
 
 def prepare_job_context(
@@ -116,6 +146,7 @@ def resolve_base_image(client: docker.DockerClient, base: str, log: BuildLog) ->
     """The base image's id, pulling it when the engine lacks it."""
     if not image_exists(client, base):
         log.line(f"racetrack: pulling base image {base}")
+        log.ran()
         try:
             client.images.pull(base)
         except docker.errors.DockerException as error:

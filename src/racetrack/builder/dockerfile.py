@@ -9,9 +9,11 @@ import shlex
 from racetrack.builder.distribution import template
 from racetrack.builder.engine import BuildError
 from racetrack.manifest import Manifest
+from racetrack.phases import Phase
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _APT_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+:=~_-]*$")
+STAGE_PHASES = {"system": Phase.SYSTEM_PACKAGES, "requirements": Phase.REQUIREMENTS, "job": Phase.JOB_CODE}
 JOB_VENV = "python -m venv --without-pip /opt/job/venv"
 
 

@@ -10,8 +10,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
+from racetrack.phases import Phase
+
 Progress = Callable[[str], None]
 STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+# Phase boundaries, in the log and to the progress callback: "racetrack: phase requirements: done in 3.2 s"
+PHASE_LINE = re.compile(r"^racetrack: phase (?P<phase>[a-z ]+): (?P<state>started|cached|done|failed)"
+                        r"(?: in (?P<seconds>[0-9.]+) s)?$")
+_STAGE_START = re.compile(r"^FROM \S+ AS (\S+)$", re.IGNORECASE)
+_STEP_RAN = re.compile(r"^ ---> Running in ")
 REDACTED = "[secret redacted]"
 _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ENGINE_BOOKKEEPING = re.compile(r"^( ---> |Removing intermediate container )")
@@ -42,6 +49,10 @@ class BuildLog:
         self._progress = progress
         self.step = ""
         self.tail: deque[str] = deque(maxlen=25)
+        self.phase: Phase | None = None
+        self.stage_phases: dict[str, Phase] = {}  # Dockerfile stage name -> the phase it begins
+        self._phase_started = 0.0
+        self._phase_ran = False
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -51,19 +62,54 @@ class BuildLog:
     def line(self, text: str) -> None:
         """Record one line of output (secrets redacted) and pass it on to the progress callback."""
         text = self.redact(_TERMINAL_CODES.sub("", text).rstrip())
-        if STEP_LINE.match(text):
+        step = STEP_LINE.match(text)
+        if step:
+            stage = _STAGE_START.match(step.group(3).strip())
+            if stage and stage.group(1) in self.stage_phases:
+                self.begin(self.stage_phases[stage.group(1)])
             self.step = text
             self.tail.clear()
+        elif _STEP_RAN.match(text):
+            self._phase_ran = True
         elif text.strip() and not _ENGINE_BOOKKEEPING.match(text):
             self.tail.append(text)
+        self._write(text)
+
+    def _write(self, text: str) -> None:
         self._file.write(text + "\n")
         self._file.flush()
         if self._progress:
             self._progress(text)
 
+    def begin(self, phase: Phase) -> None:
+        """End the current phase (cached unless a Dockerfile step ran or ran() was called), start `phase`."""
+        self.end()
+        self.phase, self._phase_started, self._phase_ran = phase, time.monotonic(), False
+        self._write(f"racetrack: phase {phase}: started")
+
+    def ran(self) -> None:
+        """The current phase did work (it was not cached)."""
+        self._phase_ran = True
+
+    def end(self, failed: bool = False) -> None:
+        if self.phase is None:
+            return
+        state = "failed" if failed else "done" if self._phase_ran else "cached"
+        seconds = time.monotonic() - self._phase_started
+        self._write(f"racetrack: phase {self.phase}: {state} in {seconds:.1f} s")
+        self.phase = None
+
+    def cached(self, *phases: Phase) -> None:
+        """Phases skipped because their result already exists."""
+        for phase in phases:
+            self.begin(phase)
+        self.end()
+
     def failure_report(self, error: str) -> str:
         """What failed, where, and the step's last lines of output."""
         lines = [f"docker build failed: {self.redact(error).strip()}"]
+        if self.phase is not None:
+            lines.append(f"failed phase: {self.phase}")
         if self.step:
             lines.append(f"failing step: {self.step}")
         if self.tail:

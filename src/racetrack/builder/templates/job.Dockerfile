@@ -1,6 +1,6 @@
 # A job image on the racetrack wrapper base. Layer order keeps code-only changes fast: system packages,
 # then the requirements in the job's own venv (/opt/job/venv, never mixed with the wrapper's), then the
-# source. racetrack.builder fills in the double-brace placeholders; the rest is plain Dockerfile.
+# source; each stage is one phase of the build's progress (dockerfile.STAGE_PHASES). racetrack.builder fills in the double-brace placeholders; the rest is plain Dockerfile.
 # build_env is a set of ARGs, declared in each stage that runs build steps: visible to apt and pip, not
 # set in the final image's config (ARGs end with their stage).
 FROM {{ wrapper_image }} AS system
@@ -20,7 +20,7 @@ ENV SSL_CERT_FILE=/opt/racetrack-build/ca.crt \
     GIT_SSL_CAINFO=/opt/racetrack-build/ca.crt
 {{ requirements }}
 
-FROM system
+FROM system AS job
 COPY --from=requirements /opt/job/venv /opt/job/venv
 {{ runtime_env }}
 COPY --chown=racetrack:racetrack job/ /src/job/
