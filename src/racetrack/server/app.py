@@ -10,7 +10,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from racetrack.server import admin, callauth, lifecycle
 from racetrack.server.db import connected
@@ -77,31 +78,55 @@ def probe_routes(state: State) -> list[BaseRoute]:
     return routes
 
 
-def gateway_mount(state: State) -> Mount | None:
-    """The gateway (racetrack.gateway) at /pub, when that package provides its app; else None."""
+def gateway(state: State) -> Any | None:
+    """The gateway ASGI app (racetrack.gateway) for /pub, when that package is installed; else None."""
     try:
-        from racetrack.gateway.app import gateway_app  # type: ignore[import-not-found, unused-ignore]
+        from racetrack.gateway.app import gateway_app
+        from racetrack.gateway.config import GatewayConfig
     except ImportError:
         return None
-    return Mount("/pub", app=gateway_app(state))
+    config = GatewayConfig(
+        server_url=state.config.base_url, gateway_secret=state.gateway_secret, data_dir=state.config.data_dir
+    )
+    return gateway_app(config)
 
 
-def create_app(state: State) -> Starlette:
+class ServerApp:
+    """/pub/... goes to the gateway (which expects the whole path), everything else to the Lifecycle app."""
+
+    def __init__(self, lifecycle: Starlette, pub: Any | None) -> None:
+        self.lifecycle, self.pub = lifecycle, pub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            self.pub is not None
+            and scope["type"] in ("http", "websocket")
+            and (path == "/pub" or path.startswith("/pub/"))
+        ):
+            await self.pub(scope, receive, send)
+        else:
+            await self.lifecycle(scope, receive, send)
+
+
+def create_app(state: State) -> ServerApp:
     state.deployer = Deployer(state)
     failed = state.deployer.recover()
     if failed:
         logger.warning("%d deployment(s) were cut off by the last shutdown and are marked failed", failed)
     routes: list[Any] = [api(state, method, path, handler) for method, path, handler in ROUTES]
     routes += probe_routes(state)
-    mount = gateway_mount(state)
-    if mount is not None:
-        routes.append(mount)
-    else:
+    pub = gateway(state)
+    if pub is None:
         logger.info("no gateway (racetrack.gateway) installed: /pub is not served")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if pub is not None:
+            await pub.startup()
         yield
+        if pub is not None:
+            await pub.shutdown()
         state.deployer.pool.shutdown(wait=False, cancel_futures=True)
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -115,4 +140,5 @@ def create_app(state: State) -> Starlette:
             status,
         )
 
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})
+    handlers = {404: not_found, 405: not_found}
+    return ServerApp(Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers), pub)

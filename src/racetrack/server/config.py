@@ -29,6 +29,9 @@ class ServerConfig:
     ready_timeout: float = 300
     status_cache_seconds: float = 2.0
     auth_cache_seconds: float = 2.0
+    # Jobs get RACETRACK_GATEWAY_TOKEN and then answer only the gateway; off until the deploy smoke check
+    # (racetrack.deploy.smoke) sends X-Racetrack-Gateway-Token itself.
+    gateway_only_jobs: bool = False
 
     @property
     def base_url(self) -> str:

@@ -16,12 +16,13 @@ from typing import Any
 import yaml
 from sqlalchemy import select, update
 
-from racetrack.manifest import Manifest, ManifestError, load_manifest
+from racetrack.manifest import Manifest, ManifestError, load_manifest, secret_runtime_env
 from racetrack.phases import Phase
 from racetrack.protocol import ENV_AUTH_TOKEN, ENV_GATEWAY_TOKEN, ENV_PUB_URL, gateway_token
 from racetrack.server.archive import unpack_context
 from racetrack.server.auth import DEPLOY_JOB, DEPLOY_NEW_FAMILY, DEPLOYER_SCOPES, USER, Principal
 from racetrack.server.errors import BadRequest, Conflict, EntityNotFound
+from racetrack.server.infrastructure import DeploySpec
 from racetrack.server.models import Deployment, Job, PublicEndpoint
 from racetrack.server.payload import DeployRequest
 from racetrack.server.state import State
@@ -53,6 +54,7 @@ class Deployer:
         self.pool = ThreadPoolExecutor(state.config.max_parallel_deployments, thread_name_prefix="deploy")
         self._lock = threading.Lock()
         self.workspaces = state.config.data_dir / "workspaces"
+        self.active = 0  # deployments running or queued in this process
 
     def recover(self) -> int:
         """Mark deployments cut off by a restart as failed (they are not run again); how many there were."""
@@ -80,6 +82,8 @@ class Deployer:
         except BaseException:
             shutil.rmtree(workspace, ignore_errors=True)
             raise
+        with self._lock:
+            self.active += 1
         self.pool.submit(self._run, deployment_id)
         return deployment_id
 
@@ -193,17 +197,20 @@ class Deployer:
             job_secrets = self._job_secrets(manifest)
             secret_values += list(job_secrets.values())
             manifest = _with_secret_files(manifest, secret_dir, secrets)
-            built: list[Any] = []
-            running = self.state.infra.deploy(
+            runtime_secrets = secret_runtime_env(manifest)  # the client's, checked like a local deploy's
+            image = self._build(manifest, build_from, secrets, tracker)
+            self._save_image(deployment_id, image.tag)
+            spec = DeploySpec(
                 manifest,
-                lambda m: built.append(self._build(m, build_from, secrets, tracker)) or built[-1],
-                force,
-                self.state.config.ready_timeout,
-                tracker,
-                job_secrets,
+                image,
+                secret_env={**runtime_secrets, **job_secrets},
+                extra_env={ENV_PUB_URL: self.state.config.pub_url},
+                force=force,
+                timeout=self.state.config.ready_timeout,
             )
-            logs = _read_log(built[-1].log_path) if built else None
-            self._finish(deployment_id, manifest, running.image, deployed_by, logs, secrets["runtime_env"])
+            self.state.infra.deploy(spec, tracker)
+            logs = _read_log(image.log_path)
+            self._finish(deployment_id, manifest, image.tag, deployed_by, logs, secrets["runtime_env"])
             tracker.end(DONE)
         except BaseException as error:  # noqa: BLE001 - any failure ends the deployment as failed
             message = _redact(str(error) or type(error).__name__, secret_values)
@@ -216,8 +223,14 @@ class Deployer:
             logger.warning("deployment %s failed: %s", deployment_id, _redact(message, secret_values))
         finally:
             self.state.metrics.in_progress.dec()
+            with self._lock:
+                self.active -= 1
             shutil.rmtree(secret_dir, ignore_errors=True)
             shutil.rmtree(self.workspaces / deployment_id, ignore_errors=True)
+
+    def _save_image(self, deployment_id: str, tag: str) -> None:
+        with self.state.sessions.begin() as session:
+            session.execute(update(Deployment).where(Deployment.id == deployment_id).values(image_name=tag))
 
     def _check_overwrite(self, manifest: Manifest, force: bool) -> None:
         with self.state.sessions() as session:
@@ -231,12 +244,13 @@ class Deployer:
             )
 
     def _job_secrets(self, manifest: Manifest) -> dict[str, str]:
-        """Runtime secrets of every job the server deploys: gateway credential, family token, pub URL."""
-        return {
-            ENV_GATEWAY_TOKEN: gateway_token(self.state.gateway_secret, manifest.name, manifest.version),
-            ENV_AUTH_TOKEN: self.state.auth.family_token(manifest.name),
-            ENV_PUB_URL: self.state.config.pub_url,
-        }
+        """Runtime secrets of every job the server deploys: its family's token, the gateway credential."""
+        secrets = {ENV_AUTH_TOKEN: self.state.auth.family_token(manifest.name)}
+        if self.state.config.gateway_only_jobs:
+            secrets[ENV_GATEWAY_TOKEN] = gateway_token(
+                self.state.gateway_secret, manifest.name, manifest.version
+            )
+        return secrets
 
     def _build(self, manifest: Manifest, build_from: str, secrets: dict, tracker: PhaseTracker) -> Any:
         from racetrack.builder import build_image

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from racetrack.deploy.versions import SEMVER, semver_key
 from racetrack.server.errors import EntityNotFound
-from racetrack.server.infrastructure import LOST, Running
+from racetrack.server.infrastructure import LOST, JobDeployment
 from racetrack.server.models import Job
 from racetrack.server.state import State
 
@@ -53,7 +53,7 @@ def find_job(state: State, name: str, version: str) -> Job:
     return next(row for row in rows if row.version == resolved)
 
 
-def live(state: State, job: Job) -> Running | None:
+def live(state: State, job: Job) -> JobDeployment | None:
     return state.infra.jobs().get((job.name, job.version))
 
 
@@ -73,7 +73,7 @@ def job_dto(state: State, job: Job) -> dict[str, Any]:
         "manifest_yaml": job.manifest_yaml,
         "internal_name": replicas[0].split("://", 1)[-1] if replicas else None,
         "pub_url": f"{state.config.pub_url}/job/{job.name}/{job.version}",
-        "error": (running.reason if running and running.status != "running" else None)
+        "error": (running.error if running and running.status != "running" else None)
         or (None if running else "the job's container is not on the engine"),
         "notice": None,
         "image_tag": job.image_tag,

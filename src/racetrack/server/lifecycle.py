@@ -9,6 +9,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
 import racetrack
+from racetrack.deploy.errors import DeployError
 from racetrack.server.auth import DELETE_JOB, READ_JOB
 from racetrack.server.deployments import DONE, Deployer, deployment_dto, get_deployment
 from racetrack.server.errors import BadRequest, EntityNotFound
@@ -95,7 +96,7 @@ def delete_job(call: Call) -> dict[str, Any]:
             f"delete needs an exact version; {version!r} means {job.version}: pass --version {job.version}"
         )
     call.state.auth.require(principal, DELETE_JOB, job.name, job.version)
-    with contextlib.suppress(LookupError):  # gone from the engine already: forget it here too
+    with contextlib.suppress(DeployError):  # gone from the engine already: forget it here too
         call.state.infra.delete(job.name, job.version)
     with call.state.sessions.begin() as session:
         session.execute(sql_delete(Job).where(Job.id == job.id))
@@ -114,7 +115,7 @@ def job_logs(call: Call) -> dict[str, Any]:
     tail = call.int_query("tail", 20)
     try:
         text = call.state.infra.logs(job.name, job.version, tail or None)
-    except LookupError:
+    except DeployError:
         raise EntityNotFound(
             f"{job.name} {job.version} has no container on the engine (status lost)"
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from racetrack.server.config import ServerConfig
@@ -29,3 +30,10 @@ def run(config: ServerConfig) -> None:
         state.infra.name,
     )
     uvicorn.run(app, host=config.host, port=config.port, log_level="info", access_log=True, log_config=None)
+    if state.deployer.active:
+        logging.getLogger("racetrack.server").warning(
+            "stopping with %d deployment(s) unfinished; the next start marks them failed",
+            state.deployer.active,
+        )
+        logging.shutdown()
+        os._exit(0)  # build threads cannot be interrupted; the database already says what was cut off

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from racetrack.server import db
 from racetrack.server.auth import USER, Auth
 from racetrack.server.config import ServerConfig
-from racetrack.server.infrastructure import DockerInfrastructure, infrastructure
+from racetrack.server.infrastructure import Infrastructure, infrastructure
 from racetrack.server.metrics import Metrics
 from racetrack.server.models import Subject
 from racetrack.server.secretbox import SecretBox, private_file
@@ -30,7 +30,7 @@ class State:
     sessions: sessionmaker[Session]
     auth: Auth
     box: SecretBox
-    infra: DockerInfrastructure
+    infra: Infrastructure
     gateway_secret: bytes
     metrics: Metrics = field(default_factory=Metrics)
     deployer: Any = None  # racetrack.server.deployments.Deployer, set by the app
