@@ -13,7 +13,7 @@ from gateway_helpers import ADMIN, ALICE, BOB, WS_UPSTREAM, Stack, run_gateway, 
 from server_process import free_port, job_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("gateway")
     with contextlib.ExitStack() as stack, FakeControlPlane() as control:

@@ -102,9 +102,11 @@ class TaskStore:
         self.engine = make_engine(url)
         Base.metadata.create_all(self.engine)
 
-    def create(self, record: TaskRecord) -> None:
+    def create(self, record: TaskRecord) -> Task:
         with Session(self.engine) as session, session.begin():
             session.add(record)
+            session.flush()
+            return Task.of(record)
 
     def get(self, task_id: str) -> Task | None:
         with Session(self.engine) as session:

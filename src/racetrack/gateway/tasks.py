@@ -131,11 +131,9 @@ class TaskService:
             lease_owner=self.instance,
             lease_until=now + self.config.task_lease,
         )
-        await asyncio.to_thread(self.store.create, record)
-        task = await asyncio.to_thread(self.store.get, record.id)
-        assert task is not None
+        task = await asyncio.to_thread(self.store.create, record)
         self._launch(task, decision, request_id)
-        return 201, {"task_id": record.id, "status": ONGOING}
+        return 201, {"task_id": task.id, "status": ONGOING}
 
     async def readable(self, task_id: str, token: str) -> Task:
         """The task, if this caller submitted it (or is an admin, or it was an open endpoint)."""
