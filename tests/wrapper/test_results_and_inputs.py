@@ -43,7 +43,9 @@ class Job:
 def test_non_finite_floats_are_refused_with_422(client_for, body: bytes) -> None:
     response = client_for(NUMBERS_JOB).post("/api/v1/perform", content=body)
     assert response.status_code == 422, response.text
-    assert response.json()["details"][0]["type"] == "finite_number"
+    # a string is not a number at all (the schema says number), a literal inf/NaN not a finite one
+    expected = "float_type" if b'inf"' in body else "finite_number"
+    assert response.json()["details"][0]["type"] == expected
 
 
 def test_non_finite_float_in_a_result_is_a_500_saying_where(client_for) -> None:

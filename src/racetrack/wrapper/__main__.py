@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from racetrack.manifest import load_manifest
+from racetrack.wrapper.connections import ConnectionLimits
 from racetrack.wrapper.job import load_job
 from racetrack.wrapper.loader import LoadError
 from racetrack.wrapper.server import DEFAULT_HOST, DEFAULT_PORT, ListenError, serve
@@ -32,6 +33,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         command.add_argument("--version", help="job version (default: $FATMAN_VERSION or the manifest's)")
     run.add_argument("--host", default=DEFAULT_HOST)
     run.add_argument("--port", type=_in_range(int, 1, "--port", 65535), default=DEFAULT_PORT)
+    edge = run.add_argument_group("connections", "limits of the HTTP edge")
+    edge.add_argument(
+        "--max-header-bytes",
+        type=_in_range(int, 1024, "--max-header-bytes"),
+        default=ConnectionLimits.max_head_bytes,
+        help="largest request line and headers; larger ones get 431",
+    )
+    edge.add_argument(
+        "--head-timeout",
+        type=_in_range(float, 0.1, "--head-timeout"),
+        default=ConnectionLimits.head_timeout,
+        help="seconds a connection may take to send a request's line and headers (then 408)",
+    )
+    edge.add_argument(
+        "--max-connections",
+        type=_in_range(int, 0, "--max-connections"),
+        default=0,
+        help="open connections; beyond it idle ones are closed, else calls get 503 (0: from ulimit -n)",
+    )
     knobs = run.add_argument_group("runtime", "override the manifest's python: settings (or their defaults)")
     for name, kind, minimum, text in RUNTIME_FLAGS:
         flag = "--" + name.replace("_", "-")
@@ -103,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "openapi":
         return print_openapi(settings)
     try:
-        return serve(settings, args.host, args.port)
+        limits = ConnectionLimits(args.max_header_bytes, args.head_timeout, args.max_connections)
+        return serve(settings, args.host, args.port, limits=limits)
     except ListenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

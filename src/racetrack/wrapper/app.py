@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -229,6 +230,14 @@ class JobApp:
         except HTTPError as exc:
             status = exc.status
             await send_error(send, exc, request_id)
+        except asyncio.CancelledError:
+            if not drain.draining:
+                raise
+            # shutdown_grace is over: the server cancels what still runs
+            status = 503
+            logger.warning("%s %s stopped: shutdown_grace is over", scope["method"], scope["path"])
+            with contextlib.suppress(Exception):  # fails when the response had started (a stream)
+                await send_error(send, _shutting_down(), request_id)
         finally:
             if counted:
                 drain.leave()
@@ -471,7 +480,10 @@ class JobApp:
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
-            message = await receive()
+            try:
+                message = await receive()
+            except asyncio.CancelledError:  # stopped at once (shutdown_grace over): atexit kills workers
+                return
             if message["type"] == "lifespan.startup":
                 if self.pool is not None and self.load_error is None:
                     await self.pool.start()

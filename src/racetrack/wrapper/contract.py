@@ -7,13 +7,21 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
 from racetrack.wrapper.docstrings import Docstring, parse_docstring
-from racetrack.wrapper.encoding import encode_json
+from racetrack.wrapper.encoding import encode_json, non_finite_at
 from racetrack.wrapper.loader import LoadError
 
 MAX_EXAMPLE_BYTES = 1024 * 1024
@@ -55,6 +63,7 @@ class Endpoint:
 
     def __post_init__(self) -> None:
         self._validate_json = self.request_model.__pydantic_validator__.validate_json
+        self._bound_names = _bound_parameter_names(self.method)
 
     def parse(self, body: bytes) -> dict[str, Any]:
         """Validate a JSON body into keyword arguments; raises pydantic's ValidationError."""
@@ -63,7 +72,9 @@ class Endpoint:
         if self.renamed_fields:
             kwargs = {self.renamed_fields.get(key, key): value for key, value in kwargs.items()}
         if self.accepts_extra and model.__pydantic_extra__:
-            kwargs = {**kwargs, **model.__pydantic_extra__}
+            extra = model.__pydantic_extra__
+            _check_extra(extra, self._bound_names, self.request_model.__name__)
+            kwargs = {**kwargs, **extra}
         return kwargs
 
     @property
@@ -112,6 +123,7 @@ def build_endpoint(path: str, method: Callable[..., Any]) -> Endpoint:
         parameters.append(Parameter(param.name, type_name(param.annotation), required, param.default))
     config = ConfigDict(
         extra="allow" if accepts_extra else "forbid",
+        strict=True,  # what the OpenAPI document rejects (false or "3" for a float) is a 422
         allow_inf_nan=False,  # 1e400, NaN and "inf" are refused (422): JSON results cannot carry them back
         protected_namespaces=(),
         validate_by_name=False,
@@ -195,8 +207,8 @@ def _signature(method: Callable[..., Any], where: str) -> inspect.Signature:
 
 def _json_annotation(annotation: Any, where: str, name: str) -> Any:
     """The annotation if pydantic can read it from JSON, else Any (the value is passed through as JSON)."""
-    if annotation is _EMPTY or isinstance(annotation, str):
-        return Any
+    if annotation is _EMPTY or isinstance(annotation, str) or annotation is Any:
+        return _JSON_VALUE
     try:
         TypeAdapter(annotation).json_schema()
     except Exception:
@@ -206,8 +218,43 @@ def _json_annotation(annotation: Any, where: str, name: str) -> Any:
             name,
             type_name(annotation),
         )
-        return Any
+        return _JSON_VALUE
     return annotation
+
+
+def _finite(value: Any) -> Any:
+    """`value` if it holds no NaN or infinite float (the NaN/Infinity literals are not JSON)."""
+    if non_finite_at(value, "value") is not None:
+        raise ValueError("NaN and Infinity are not JSON numbers; send a finite number, a string or null")
+    return value
+
+
+_JSON_VALUE = Annotated[Any, AfterValidator(_finite)]  # an unannotated parameter: any JSON value
+
+
+def _bound_parameter_names(method: Callable[..., Any]) -> frozenset[str]:
+    """Names a bound method fills itself (`self`, `cls`): a **kwargs field must not reuse them."""
+    function = getattr(method, "__func__", None)
+    if function is None:
+        return frozenset()
+    try:
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return frozenset()
+    return frozenset(names[:1])
+
+
+def _check_extra(extra: dict[str, Any], bound: frozenset[str], title: str) -> None:
+    """Refuse **kwargs fields named like the bound parameter, or holding NaN/Infinity (422)."""
+    errors: list[Any] = []
+    for key, value in extra.items():
+        if key in bound:
+            errors.append({"type": "extra_forbidden", "loc": (key,), "input": None})
+        elif non_finite_at(value, key) is not None:
+            message = "NaN and Infinity are not JSON numbers; send a finite number, a string or null"
+            errors.append({"type": "value_error", "loc": (key,), "input": None, "ctx": {"error": message}})
+    if errors:
+        raise ValidationError.from_exception_data(title, errors)
 
 
 def _model_title(path: str) -> str:

@@ -8,6 +8,7 @@ import decimal
 import enum
 import json
 import math
+import os
 import pathlib
 import uuid
 from typing import Any
@@ -67,11 +68,37 @@ def non_finite_at(value: Any, where: str = "result") -> str | None:
 
 
 def _encode_with_stdlib(value: Any) -> bytes:
+    huge: list[int] = []
     try:
         text = json.dumps(value, default=_stdlib_fallback, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        raise TypeError(f"{non_finite_at(value) or 'the value'} is {NON_FINITE}") from None
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise TypeError(f"{non_finite_at(value) or 'the value'} is {NON_FINITE}") from None
+        # ints of more than sys.get_int_max_str_digits() digits: str() refuses them, Decimal does not
+        mark = f"racetrack-huge-int-{os.urandom(8).hex()}-"  # no string of the value can equal it
+        text = _encode_with_stdlib(_mark_huge_ints(value, huge, mark)).decode()
+        for index, number in enumerate(huge):
+            text = text.replace(f'"{mark}{index}"', str(decimal.Decimal(number)), 1)
     return text.encode()
+
+
+_HUGE_INT_BITS = 14_000  # about 4,200 decimal digits, just below Python's default conversion limit
+
+
+def _mark_huge_ints(value: Any, huge: list[int], mark: str) -> Any:
+    """`value` with every int too long for str() replaced by a marker string (its index in `huge`)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _HUGE_INT_BITS:
+        huge.append(value)
+        return f"{mark}{len(huge) - 1}"
+    if isinstance(value, dict):
+        return {key: _mark_huge_ints(item, huge, mark) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_mark_huge_ints(item, huge, mark) for item in value]
+    try:
+        converted = _fallback(value)
+    except TypeError:
+        return value
+    return value if converted is value else _mark_huge_ints(converted, huge, mark)
 
 
 def _stdlib_fallback(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import inspect
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -147,11 +148,23 @@ def _call_operation(
         "responses": {
             "200": {
                 "description": endpoint.docs.returns or f"Result of {endpoint.name}",
-                "content": _json(response or {}),
+                "content": _STREAM_CONTENT if _streams(endpoint) else _json(response or {}),
             },
             **{code: {"$ref": f"#/components/responses/{code}"} for code in CALL_ERRORS},
         },
     }
+
+
+def _streams(endpoint: Endpoint) -> bool:
+    """A generator endpoint: answers NDJSON lines, or Server-Sent Events on `Accept: text/event-stream`."""
+    function = getattr(endpoint.method, "__func__", endpoint.method)
+    return inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function)
+
+
+_STREAM_CONTENT = {
+    "application/x-ndjson": {"schema": {"description": "one JSON value per line, one per item yielded"}},
+    "text/event-stream": {"schema": {"type": "string", "description": "one `data:` event per item"}},
+}
 
 
 def _get_operation(
@@ -233,7 +246,7 @@ def docs_asset(name: str) -> tuple[bytes, bytes] | None:
     suffix = name[name.rfind(".") :] if "." in name else ""
     if "/" in name or suffix not in ASSET_TYPES:
         return None
-    asset = DOCS_ASSETS / name
-    if not asset.is_file():
+    try:
+        return (DOCS_ASSETS / name).read_bytes(), ASSET_TYPES[suffix]
+    except OSError:  # missing, a directory, a name too long for the filesystem
         return None
-    return asset.read_bytes(), ASSET_TYPES[suffix]

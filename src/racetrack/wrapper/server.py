@@ -1,4 +1,5 @@
-"""Run a JobApp with uvicorn (uvloop + httptools when installed), draining gracefully on SIGTERM."""
+"""Run a JobApp with uvicorn (uvloop when installed, httptools with the wrapper's connection limits),
+draining gracefully on SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 
 from racetrack.wrapper import shutdown
 from racetrack.wrapper.app import JobApp
+from racetrack.wrapper.connections import ConnectionLimits, protocol_class
 from racetrack.wrapper.logs import configure_logging
 from racetrack.wrapper.settings import JobSettings
 
@@ -44,6 +46,7 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     sock: socket.socket | None = None,
+    limits: ConnectionLimits = ConnectionLimits(),
 ) -> int:
     """Serve the job until SIGTERM/SIGINT, with the job root as working directory; returns the exit code.
 
@@ -61,5 +64,6 @@ def serve(
         sockets=[sock],
         shutdown_grace=settings.runtime.shutdown_grace,
         loop="auto",
-        http="auto",
+        http=protocol_class(limits),
+        ws="none",  # JobApp serves no websocket scope: an Upgrade header is ignored, the request served
     )

@@ -121,11 +121,11 @@ class StaticServer:
             raise HTTPException(404, self._no_file(subpath))
         else:
             relative = os.path.normpath(os.path.join(*subpath.split("/"))) if subpath.strip("/") else "."
-        full_path, stat_result = self._files.lookup_path(relative)
+        full_path, stat_result = self._lookup(relative)
         if stat_result is not None and stat.S_ISDIR(stat_result.st_mode) and endpoint.is_dir:
             if not scope["path"].endswith("/"):  # so that the index page's relative links resolve
                 return RedirectResponse(quote(scope["path"]) + "/", 307)
-            full_path, stat_result = self._files.lookup_path(os.path.join(relative, INDEX_FILE))
+            full_path, stat_result = self._lookup(os.path.join(relative, INDEX_FILE))
         if stat_result is None or not stat.S_ISREG(stat_result.st_mode):
             raise HTTPException(404, self._no_file(subpath))
         headers = Headers(scope=scope)
@@ -135,6 +135,13 @@ class StaticServer:
         if endpoint.mimetype:
             response.headers["content-type"] = endpoint.mimetype
         return response
+
+    def _lookup(self, relative: str) -> tuple[str, os.stat_result | None]:
+        """StaticFiles.lookup_path, with a name too long or a symlink loop (OSError) as not found."""
+        try:
+            return self._files.lookup_path(relative)
+        except OSError:
+            return "", None
 
     def _no_file(self, subpath: str) -> str:
         if not self.endpoint.is_dir:
