@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from bench import machine
+from bench.gateway import gateway_bench, gateway_parser
 from bench.process import ServerFailed
 from bench.report import RunReport, render_run, target_rows, update_document
 from bench.runner import Settings, run_rounds
@@ -151,6 +152,7 @@ def profile(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 COMMANDS = {
+    "gateway": ("gateway benchmark: a job direct vs via racetrack gateway", gateway_parser, gateway_bench),
     "run": ("serving benchmark: wrapper vs hand-written FastAPI (the default command)", run_parser, run),
     "build": ("builder benchmark: build times and image sizes (needs a Docker engine)", build_parser, build),
     "profile": (

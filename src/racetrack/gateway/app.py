@@ -33,11 +33,12 @@ PUB = "/pub"
 
 
 async def send_json(send: Send, status: int, payload: Any, request_id: str | None = None) -> None:
-    headers = [(b"content-type", b"application/json")]
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if request_id:
         headers.append((TRACING, request_id.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def send_error(send: Send, error: GatewayError, request_id: str) -> None:
