@@ -450,3 +450,7 @@ _register_server(app)
 from racetrack.gateway.cli import register as _register_gateway  # noqa: E402 - after the local verbs
 
 _register_gateway(app)
+
+from racetrack.deploy.manifests_cli import manifests as _manifests  # noqa: E402 - after the local verbs
+
+app.command("manifests")(_manifests)
