@@ -128,3 +128,14 @@ def run_gateway(control_url: str, data_dir: Path, *extra: str) -> Iterator[Serve
     command = gateway_command(control_url, data_dir, "--secret-file", str(secret), *extra)
     with job_server([], command=command, wait_path="/pub/live") as gateway:
         yield gateway
+
+
+@contextlib.contextmanager
+def run_gateway_with_secret(
+    control_url: str, data_dir: Path, secret: Path, *extra: str
+) -> Iterator[ServerProcess]:
+    """A gateway using an existing secret file (a real control plane's)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = gateway_command(control_url, data_dir, "--secret-file", str(secret), *extra)
+    with job_server([], command=command, wait_path="/pub/live") as gateway:
+        yield gateway
