@@ -214,3 +214,23 @@ def test_openapi_declares_the_errors(stack: Stack) -> None:
     document = stack.gateway.client.get("/pub/openapi.json").json()
     responses = document["paths"]["/pub/job/{name}/{version}/{path}"]["post"]["responses"]
     assert {"401", "404", "502", "504"} <= set(responses)
+
+
+def test_request_body_streams_in(stack: Stack) -> None:
+    def chunks():
+        yield b'{"x": 4'
+        yield b', "y": 5}'
+
+    response = stack.gateway.client.post(
+        PERFORM, content=chunks(), headers={**auth(ALICE), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200 and response.json() == 9
+
+
+def test_head_and_gateway_probes(stack: Stack) -> None:
+    client = stack.gateway.client
+    head = client.head("/pub/job/adder/latest/health")
+    assert head.status_code in (200, 405)  # whatever the job answers, relayed without a body
+    assert client.get("/pub/health").json()["database_connected"] is True
+    assert client.get("/pub/nothing").status_code == 404
+    assert client.get("/pub/job/adder").status_code == 404

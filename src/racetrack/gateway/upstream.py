@@ -118,6 +118,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.head_only = False
         self.reused = False
+        self.until_close = False
         self.host_header = f"{key[0]}:{key[1]}".encode()
 
     # asyncio.Protocol
@@ -137,6 +138,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if exc is None and self.body is not None and self.until_close:
+            self.body.finish()  # a body without length or chunking ends when the job closes
+            self.body = None
         self._fail(UpstreamError(str(exc or "connection closed")))
 
     # httptools callbacks
@@ -150,6 +154,8 @@ class _Connection(asyncio.Protocol):
             return
         assert self.transport is not None
         self.body = _Body(self.transport)
+        names = {name for name, _ in self.headers}
+        self.until_close = b"content-length" not in names and b"transfer-encoding" not in names
         response = Response(status, self.headers, self.body)
         self.headers = []
         if self.head is not None and not self.head.done():
