@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
+import importlib.util
 import zipfile
 from functools import cache
 from importlib.resources import files
@@ -15,6 +16,9 @@ import racetrack
 from racetrack.builder.engine import BuildError
 
 DISTRIBUTION = "racetrack"
+# The distribution's top-level packages: racetrack, and the names of Racetrack's runtime library that job
+# code imports (racetrack_job_wrapper).
+PACKAGES = ("racetrack", "racetrack_job_wrapper")
 WHEEL_TAG = "py3-none-any"
 _WHEEL_FILE = f"Wheel-Version: 1.0\nGenerator: racetrack\nRoot-Is-Purelib: true\nTag: {WHEEL_TAG}\n"
 _TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # fixed, so the same files always make the same wheel
@@ -29,16 +33,26 @@ def package_dir() -> Path:
     return Path(racetrack.__file__).resolve().parent
 
 
+def package_roots() -> list[Path]:
+    """The installed directory of each of the distribution's top-level packages."""
+    roots = []
+    for name in PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            roots.append(Path(spec.origin).resolve().parent)
+    return roots
+
+
 @cache
-def package_files() -> tuple[str, ...]:
-    """The installed package's files, relative to its parent (`racetrack/...`), caches left out."""
-    root = package_dir()
-    names = [
-        path.relative_to(root.parent).as_posix()
+def package_files() -> tuple[tuple[Path, str], ...]:
+    """(file, name in the wheel) of every file of the installed packages, caches left out."""
+    found = [
+        (path, f"{root.name}/{path.relative_to(root).as_posix()}")
+        for root in package_roots()
         for path in root.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
     ]
-    return tuple(sorted(names))
+    return tuple(sorted(found, key=lambda item: item[1]))
 
 
 def installed_metadata() -> tuple[str, str]:
@@ -62,9 +76,8 @@ def installed_metadata() -> tuple[str, str]:
 def distribution_digest() -> str:
     """sha256 over everything the wheel holds: the package's files and the distribution's metadata."""
     digest = hashlib.sha256()
-    root = package_dir().parent
-    for name in package_files():
-        digest.update(name.encode() + b"\0" + hashlib.sha256((root / name).read_bytes()).digest())
+    for path, name in package_files():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     for text in installed_metadata():
         digest.update(b"\0" + text.encode())
     return digest.hexdigest()
@@ -76,7 +89,6 @@ def build_wheel(out: Path) -> Path:
     info = f"{DISTRIBUTION}-{racetrack.__version__}.dist-info"
     out.mkdir(parents=True, exist_ok=True)
     wheel = out / f"{DISTRIBUTION}-{racetrack.__version__}-{WHEEL_TAG}.whl"
-    root = package_dir().parent
     record: list[str] = []
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
 
@@ -87,8 +99,8 @@ def build_wheel(out: Path) -> Path:
             hashed = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
             record.append(f"{name},sha256={hashed},{len(data)}")
 
-        for name in package_files():
-            add(name, (root / name).read_bytes())
+        for path, name in package_files():
+            add(name, path.read_bytes())
         add(f"{info}/METADATA", metadata.encode())
         add(f"{info}/WHEEL", _WHEEL_FILE.encode())
         if entry_points:
