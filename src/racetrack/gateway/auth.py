@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from racetrack.gateway.config import GatewayConfig
 from racetrack.gateway.errors import ControlPlaneUnavailable, JobNotFound, Unauthenticated
 from racetrack.protocol import AUTH_HEADER
 
+log = logging.getLogger("racetrack.gateway")
 CAN_CALL_JOB = "/lifecycle/api/v1/auth/can-call-job"
 VALIDATE_USER = "/lifecycle/api/v1/users/validate_user_auth"
 
@@ -60,6 +62,7 @@ class Authorizer:
     def __init__(self, config: GatewayConfig, client: httpx.AsyncClient | None = None) -> None:
         self.base = config.control_plane
         self.ttl = config.auth_cache_ttl
+        self.stale_ttl = config.auth_stale_ttl
         self.max_entries = config.auth_cache_size
         self.client = client or httpx.AsyncClient(
             timeout=config.control_plane_timeout, limits=httpx.Limits(max_keepalive_connections=32)
@@ -84,6 +87,20 @@ class Authorizer:
         self.pending[key] = future
         try:
             decision = await self._ask(name, version, endpoint, token)
+        except ControlPlaneUnavailable as down:
+            if (
+                entry is not None
+                and isinstance(entry[1], Decision)
+                and entry[0] + self.stale_ttl > time.monotonic()
+            ):
+                log.warning(
+                    "control plane unreachable; reusing a recent decision for %s %s: %s", name, version, down
+                )
+                future.set_result(entry[1])
+                return entry[1]  # kept as it was: it expires for good after stale_ttl
+            future.set_exception(down)
+            future.exception()
+            raise
         except (Unauthenticated, JobNotFound) as denial:
             self._store(key, denial)
             future.set_exception(denial)

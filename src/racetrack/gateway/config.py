@@ -18,6 +18,7 @@ class GatewayConfig:
     auth_cache_ttl: float = (
         2.0  # seconds a can-call-job decision is reused (revocation takes effect after it)
     )
+    auth_stale_ttl: float = 60.0  # seconds an allow decision is still used while the control plane is down
     auth_cache_size: int = 10_000
     control_plane_timeout: float = 10.0
     database_url: str | None = None  # async tasks; None: a SQLite file in data_dir

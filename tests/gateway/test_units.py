@@ -1,0 +1,141 @@
+"""Unit tests of the gateway's pure parts: headers, Location rewriting, the authorization cache."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from racetrack.gateway.auth import Authorizer
+from racetrack.gateway.config import GatewayConfig
+from racetrack.gateway.errors import ControlPlaneUnavailable, JobNotFound, Unauthenticated
+from racetrack.gateway.headers import caller_token, job_request_headers, rewrite_location, tracing_id
+
+REPLICA = "http://10.0.0.5:7000"
+BASE = "/pub/job/adder/1.2.0"
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        ("/docs", f"{BASE}/docs"),
+        (f"{REPLICA}/pub/job/adder/1.2.0/docs?a=1", "/pub/job/adder/1.2.0/docs?a=1"),
+        (f"{REPLICA}/docs", f"{BASE}/docs"),
+        ("https://example.com/x", "https://example.com/x"),
+        ("docs", "docs"),
+        ("/pub/job/adder/1.2.0/", "/pub/job/adder/1.2.0/"),
+    ],
+)
+def test_location_stays_under_pub(location: str, expected: str) -> None:
+    assert rewrite_location(location.encode(), REPLICA, BASE, "/pub").decode() == expected
+
+
+def test_token_from_header_then_cookie() -> None:
+    assert caller_token([(b"x-racetrack-auth", b"t1"), (b"cookie", b"X-Racetrack-Auth=t2")]) == "t1"
+    assert caller_token([(b"cookie", b"a=b; X-Racetrack-Auth=t%3D2")]) == "t=2"
+    assert caller_token([(b"x-racetrack-esc-auth", b"legacy")]) == "legacy"
+    assert caller_token([(b"cookie", b"a=b")]) == ""
+
+
+def test_tracing_id_kept_when_sane() -> None:
+    assert tracing_id([(b"x-request-tracing-id", b"abc")]) == "abc"
+    assert len(tracing_id([(b"x-request-tracing-id", b"x" * 500)])) == 32
+    assert len(tracing_id([])) == 32
+
+
+def test_job_headers_drop_credentials_and_forgeries() -> None:
+    incoming = [
+        (b"host", b"gw.example:443"),
+        (b"x-racetrack-auth", b"secret"),
+        (b"cookie", b"X-Racetrack-Auth=secret; theme=dark"),
+        (b"x-caller-name", b"User root"),
+        (b"x-racetrack-gateway-token", b"forged"),
+        (b"x-forwarded-for", b"1.2.3.4"),
+        (b"connection", b"keep-alive"),
+        (b"accept", b"application/json"),
+    ]
+    out = dict(job_request_headers(incoming, "rid", "User alice", b"good", "5.6.7.8", "https"))
+    assert out[b"cookie"] == b"theme=dark" and b"x-racetrack-auth" not in out and b"connection" not in out
+    assert out[b"x-caller-name"] == b"User alice" and out[b"x-racetrack-gateway-token"] == b"good"
+    assert out[b"x-forwarded-for"] == b"1.2.3.4, 5.6.7.8" and out[b"x-forwarded-host"] == b"gw.example:443"
+    assert out[b"x-forwarded-proto"] == b"https" and out[b"x-request-tracing-id"] == b"rid"
+    assert b"secret" not in b"".join(v for _, v in out.items())
+
+
+def decision_body(version: str = "1.2.0") -> dict:
+    return {
+        "job": {
+            "name": "adder",
+            "version": version,
+            "status": "running",
+            "replica_internal_names": [REPLICA],
+        },
+        "caller": "User alice",
+    }
+
+
+def authorizer(handler, **config: float) -> Authorizer:  # noqa: ANN001 - an httpx handler
+    settings = GatewayConfig(server_url="http://cp", gateway_secret=b"s", **config)
+    return Authorizer(settings, httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+
+
+def test_concurrent_misses_share_one_question_and_tokens_never_share() -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers.get("x-racetrack-auth", ""))
+        if request.headers.get("x-racetrack-auth") == "good":
+            return httpx.Response(200, json=decision_body())
+        return httpx.Response(401, json={"error": "token is unknown"})
+
+    async def scenario() -> None:
+        auth = authorizer(handler)
+        decisions = await asyncio.gather(
+            *(auth.check("adder", "latest", "/api/v1/perform", "good") for _ in range(10))
+        )
+        assert {d.job.version for d in decisions} == {"1.2.0"} and asked == ["good"]
+        with pytest.raises(Unauthenticated, match="token is unknown"):
+            await auth.check("adder", "latest", "/api/v1/perform", "bad")
+        with pytest.raises(Unauthenticated):
+            await auth.check("adder", "latest", "/api/v1/perform", "bad")  # cached denial
+        assert asked == ["good", "bad"]
+
+    asyncio.run(scenario())
+
+
+def test_not_found_and_control_plane_down() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "missing" in request.url.path:
+            return httpx.Response(404, content=json.dumps({"error": "job missing latest does not exist"}))
+        raise httpx.ConnectError("refused")
+
+    async def scenario() -> None:
+        auth = authorizer(handler)
+        with pytest.raises(JobNotFound, match="Job was not found: job missing latest does not exist"):
+            await auth.check("missing", "latest", "/", "t")
+        with pytest.raises(ControlPlaneUnavailable, match="cannot be reached"):
+            await auth.check("adder", "latest", "/", "t")
+
+    asyncio.run(scenario())
+
+
+def test_recent_allow_survives_a_control_plane_outage_for_stale_ttl_only() -> None:
+    up = {"yes": True}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if up["yes"]:
+            return httpx.Response(200, json=decision_body())
+        raise httpx.ConnectError("refused")
+
+    async def scenario() -> None:
+        auth = authorizer(handler, auth_cache_ttl=0.0001, auth_stale_ttl=3600)
+        await auth.check("adder", "latest", "/", "t")
+        up["yes"] = False
+        await asyncio.sleep(0.01)
+        assert (await auth.check("adder", "latest", "/", "t")).caller == "User alice"
+        with pytest.raises(ControlPlaneUnavailable):
+            await auth.check("adder", "latest", "/", "other-token")  # never seen: no decision to reuse
+
+    asyncio.run(scenario())
