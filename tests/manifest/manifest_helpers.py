@@ -13,12 +13,14 @@ from racetrack.manifest import ManifestError, load_manifest
 MINIMAL = """\
 name: adder
 owner_email: nobody@example.com
-lang: python3:latest
+jobtype: python3:latest
 git:
   remote: https://github.com/racetrack/adder
-python:
+jobtype_extra:
   entrypoint_path: fatman_entrypoint.py
 """
+# The same manifest in the spelling of Racetrack before 2.15 (and of racetrack before job.yaml).
+OLD_MINIMAL = MINIMAL.replace("jobtype_extra:", "python:").replace("jobtype:", "lang:")
 
 
 def problems(path: Path | str = ".", overrides: Sequence[str] = ()) -> list[str]:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from manifest_helpers import MINIMAL, with_fields
+from manifest_helpers import MINIMAL, OLD_MINIMAL, with_fields
 from typer.testing import CliRunner
 
 from racetrack.cli import app
@@ -23,26 +23,27 @@ def test_validate_prints_the_normalized_manifest(write) -> None:
     printed = yaml.safe_load(result.stdout)
     assert printed["version"] == "0.0.1"
     assert printed["git"] == {"remote": "https://github.com/racetrack/adder", "directory": "."}
-    assert printed["python"]["max_concurrency"] == 8
+    assert printed["jobtype"] == "python3:latest"
+    assert printed["jobtype_extra"]["max_concurrency"] == 8
     assert result.stderr == ""
 
 
 def test_validate_applies_extends_and_overrides(write) -> None:
-    write("owner_email: team@example.com\nlang: python3\n", "jobs/base.yaml")
-    overlay = MINIMAL.replace("owner_email: nobody@example.com\nlang: python3:latest\n", "")
+    write("owner_email: team@example.com\njobtype: python3\n", "jobs/base.yaml")
+    overlay = MINIMAL.replace("owner_email: nobody@example.com\njobtype: python3:latest\n", "")
     write("extends: base.yaml\n" + overlay, "jobs/adder.yaml")
     arguments = ["validate", "jobs/adder.yaml", "-e", "replicas=2", "--extra", "git.branch=dev"]
     result = runner.invoke(app, arguments)
     assert result.exit_code == 0, result.output
     printed = yaml.safe_load(result.stdout)
-    assert (printed["owner_email"], printed["lang"]) == ("team@example.com", "python3")
+    assert (printed["owner_email"], printed["jobtype"]) == ("team@example.com", "python3")
     assert printed["replicas"] == 2
     assert printed["git"]["branch"] == "dev"
     assert "extends" not in printed
 
 
 def test_validate_lists_every_problem_and_exits_1(write) -> None:
-    write(MINIMAL.replace("nobody@example.com", "moron").replace("name: adder", "name: no")
+    write(OLD_MINIMAL.replace("nobody@example.com", "moron").replace("name: adder", "name: no")
           + "python:\n  entrypint_path: x.py\n")
     result = runner.invoke(app, ["validate", ".", "-e", "replicas=0"])
     assert result.exit_code == 1
@@ -64,7 +65,7 @@ def test_validate_a_directory_without_manifest(job: Path) -> None:
     (job / "empty").mkdir()
     result = runner.invoke(app, ["validate", "empty"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("empty: no fatman.yaml (nor job.yaml) in this directory")
+    assert result.stderr.startswith("empty: no job.yaml nor fatman.yaml in this directory")
 
 
 def test_validate_warns_about_missing_secret_files_but_passes(write) -> None:
@@ -92,9 +93,9 @@ def test_validate_fails_on_bad_secret_files_without_showing_values(write) -> Non
 
 
 def test_validate_escapes_rich_markup(write) -> None:
-    write(MINIMAL + "labels: {'[bold]x': [1]}\n")
+    write(MINIMAL + "labels: {'[bold]x': 1}\nresources: {'[bold]y': 1}\n")
     result = runner.invoke(app, ["validate"])
-    assert "labels.[bold]x: [1] is a list, expected a string" in result.stderr
+    assert "resources.[bold]y: unknown field '[bold]y'" in result.stderr
 
 
 def test_validate_in_a_real_process(example: Path) -> None:
@@ -114,17 +115,23 @@ def test_validate_in_a_real_process(example: Path) -> None:
     assert "Traceback" not in bad.stderr
     assert bad.stderr.splitlines() == [
         "-e version=1.0: version: 1.0 is read by YAML as a float, expected a string; quote it: '1.0'",
-        "fatman.yaml:48:11: replicas: 'three' is a string, expected an integer",
-        "error: 2 problems in the manifest; see docs/manifest.md",
+        "fatman.yaml:51:11: replicas: 'three' is a string, expected an integer",
+        *bad.stderr.splitlines()[2:],
     ]
+    summary = " ".join(" ".join(bad.stderr.splitlines()[2:]).split())  # wrapped to COLUMNS
+    assert summary == "error: 2 problems in the manifest; see docs/manifest.md"
 
 
-def test_validate_job_yaml_prints_a_notice_in_a_real_process(write, job: Path) -> None:
-    write(MINIMAL, "job.yaml")
+def test_validate_old_names_in_a_real_process_one_notice_and_exit_0(write, job: Path) -> None:
+    write(OLD_MINIMAL, "job.yaml")
     racetrack = Path(sys.executable).with_name("racetrack")
-    result = subprocess.run([racetrack, "validate"], capture_output=True, text=True, timeout=60, cwd=job)
+    result = subprocess.run([racetrack, "validate"], capture_output=True, text=True, timeout=60, cwd=job,
+                            env={**os.environ, "COLUMNS": "400"})
     assert result.returncode == 0, result.stderr
     assert result.stderr == (
-        "notice: job.yaml: using it as the manifest; rename it to fatman.yaml, the usual name\n"
+        "notice: old field names, still accepted: lang (job.yaml:3:1) is now jobtype, python (job.yaml:6:1) "
+        "is now jobtype_extra; rename them when convenient\n"
     )
-    assert yaml.safe_load(result.stdout)["name"] == "adder"
+    printed = yaml.safe_load(result.stdout)
+    assert (printed["name"], printed["jobtype"]) == ("adder", "python3:latest")
+    assert "lang" not in printed and "python" not in printed

@@ -10,10 +10,11 @@ from manifest_helpers import MINIMAL, problems
 from racetrack.manifest import ManifestError, find_manifest
 
 NO_MANIFEST = (
-    "no fatman.yaml (nor job.yaml) in this directory; create fatman.yaml (see docs/manifest.md) "
+    "no job.yaml nor fatman.yaml in this directory; create job.yaml (see docs/manifest.md) "
     "or pass the manifest's path"
 )
-EMPTY = "the manifest is empty; it needs at least name, owner_email, lang, git.remote, python.entrypoint_path"
+EMPTY = ("the manifest is empty; it needs at least name, owner_email, jobtype, git.remote, "
+         "jobtype_extra.entrypoint_path")
 
 
 def test_directory_without_a_manifest(job: Path) -> None:
@@ -75,10 +76,12 @@ def test_malformed_yaml_reports_the_position(write, text: str, message: str) -> 
 
 
 def test_duplicate_keys_name_both_positions(write) -> None:
-    write(MINIMAL + "python:\n  entrypoint_path: other.py\n  requirements_path: a\n  requirements_path: b\n")
+    extra = "jobtype_extra:\n  entrypoint_path: other.py\n  requirements_path: a\n  requirements_path: b\n"
+    write(MINIMAL + extra)
     assert problems() == [
-        "fatman.yaml:8:1: python: duplicate key 'python': first set at line 6, column 1; keep only one",
-        "fatman.yaml:11:3: python.requirements_path: duplicate key 'requirements_path': "
+        "fatman.yaml:8:1: jobtype_extra: duplicate key 'jobtype_extra': first set at line 6, column 1; "
+        "keep only one",
+        "fatman.yaml:11:3: jobtype_extra.requirements_path: duplicate key 'requirements_path': "
         "first set at line 10, column 3; keep only one",
     ]
 
@@ -115,9 +118,7 @@ def test_keys_that_are_lists_or_mappings_are_shown_as_written(write) -> None:
 
 def test_recursive_alias(write) -> None:
     write(MINIMAL + "labels: &loop {a: *loop}\n")
-    [problem, type_problem] = problems()
-    assert problem == "fatman.yaml:8:9: labels.a: an alias refers to itself; remove the recursion"
-    assert type_problem == "fatman.yaml:8:9: labels.a: has no value, expected a string"
+    assert problems() == ["fatman.yaml:8:9: labels.a: an alias refers to itself; remove the recursion"]
 
 
 def test_file_that_is_not_utf8(write, job: Path) -> None:

@@ -143,7 +143,7 @@ def test_override_problems_name_the_override(write) -> None:
                           "extends=base.yaml", ".x=1"]) == [
         "-e .x=1: expected key.path=value, e.g. -e git.branch=main",
         "-e entrypint_path=a.py: entrypint_path: unknown field 'entrypint_path'; "
-        "did you mean python.entrypoint_path (under python:)?",
+        "did you mean jobtype_extra.entrypoint_path (under jobtype_extra:)?",
         "-e extends=base.yaml: extends: cannot be overridden; set it in the manifest",
         "-e labels=[: invalid YAML: expected the node content, but found '<stream end>'",
         "-e nonsense: expected key.path=value, e.g. -e git.branch=main",
@@ -152,7 +152,7 @@ def test_override_problems_name_the_override(write) -> None:
     ]
 
 
-UNKNOWN_FOO = "unknown field 'foo'; known fields here: extends, name, owner_email, lang, version"
+UNKNOWN_FOO = "unknown field 'foo'; known fields here: extends, name, owner_email, jobtype, version"
 
 
 def test_missing_base_does_not_hide_the_overlays_own_problems(write) -> None:

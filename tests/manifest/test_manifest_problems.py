@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from manifest_helpers import MINIMAL, problems, with_fields
+from manifest_helpers import MINIMAL, OLD_MINIMAL, problems, with_fields
 
 from racetrack.manifest import Problem, load_manifest
 
@@ -61,7 +61,7 @@ def test_every_problem_is_listed_in_file_order(write) -> None:
         f"fatman.yaml:1:7: name: 'Bad_Name' {NOT_A_NAME}",
         "fatman.yaml:2:14: owner_email: 'moron' is not an email address",
         "fatman.yaml:3:7: lang: 'java' is not a supported job type: use python3, python3:latest or "
-        "python3:<version> (e.g. python3:3.11)",
+        "python3:<version> (e.g. python3:2.4.0)",
         f"fatman.yaml:4:10: version: '1.0' {NOT_SEMVER}",
         "fatman.yaml:8:20: python.entrypoint_path: 'main.js' is not a .py file inside the job directory: "
         "use a relative path ending in .py without '..', e.g. fatman_entrypoint.py",
@@ -118,6 +118,47 @@ def test_quoted_number_where_a_number_is_expected(write) -> None:
     ]
 
 
+def test_racetrack_spelling_problems_name_the_fields_as_written(write) -> None:
+    write("""\
+        name: adder
+        owner_email: nobody@example.com
+        jobtype: golang:latest
+        git:
+          remote: https://github.com/racetrack/adder
+        jobtype_extra:
+          entrypoint_path: main.go
+          max_concurrency_queue: -1
+          home_page: webview
+          python_version: [3]
+        image_type: packer
+    """)
+    assert problems() == [
+        "fatman.yaml:3:10: jobtype: 'golang:latest' is not a supported job type: use python3, python3:latest "
+        "or python3:<version> (e.g. python3:2.4.0)",
+        "fatman.yaml:7:20: jobtype_extra.entrypoint_path: 'main.go' is not a .py file inside the job "
+        "directory: use a relative path ending in .py without '..', e.g. fatman_entrypoint.py",
+        "fatman.yaml:8:26: jobtype_extra.max_concurrency_queue: -1 is less than the minimum of 0; "
+        "use 0 or more",
+        "fatman.yaml:9:14: jobtype_extra.home_page: 'webview' is not a path of the job: start it with '/' "
+        "and use no spaces, e.g. /api/v1/webview/",
+        "fatman.yaml:10:19: jobtype_extra.python_version: [3] is a list, expected a string or a number",
+        "fatman.yaml:11:13: image_type: 'packer' is not a supported image type: only docker is",
+    ]
+
+
+def test_a_field_under_both_its_names_is_a_problem(write) -> None:
+    write(with_fields("lang: python3\npython:\n  workers: 1\n  max_concurrency_queue: 3\n  max_queue: 3\n"))
+    assert problems() == [
+        "fatman.yaml:8:1: lang: another name of jobtype, which is set too; keep only one of them",
+        "fatman.yaml:9:1: python: another name of jobtype_extra, which is set too; keep only one of them",
+    ]
+    write(OLD_MINIMAL + "  max_concurrency_queue: 3\n  max_queue: 4\n")
+    assert problems() == [
+        "fatman.yaml:8:3: python.max_concurrency_queue: another name of jobtype_extra.max_queue, "
+        "which is set too; keep only one of them",
+    ]
+
+
 def test_missing_required_fields_point_at_the_enclosing_mapping(write) -> None:
     write("""\
         # the job
@@ -127,7 +168,7 @@ def test_missing_required_fields_point_at_the_enclosing_mapping(write) -> None:
         python: {}
     """)
     assert problems() == [
-        "fatman.yaml:2:1: lang: required field is missing (Job type)",
+        "fatman.yaml:2:1: jobtype: required field is missing (The job type, python3)",
         "fatman.yaml:2:1: owner_email: required field is missing "
         "(Email address of the job's owner, to reach out about it)",
         "fatman.yaml:4:3: git.remote: required field is missing (Repository to build from: an https:// "
@@ -141,7 +182,8 @@ def test_missing_required_fields_point_at_the_enclosing_mapping(write) -> None:
     ("extra", "message"),
     [
         ("  entrypint_path: a.py\n",
-         "8:3: python.entrypint_path: unknown field 'entrypint_path'; did you mean 'entrypoint_path'?"),
+         "8:3: jobtype_extra.entrypint_path: unknown field 'entrypint_path'; "
+         "did you mean 'entrypoint_path'?"),
         ("owner_emial: x@example.com\n",
          "8:1: owner_emial: unknown field 'owner_emial'; did you mean 'owner_email'?"),
         ("branch: main\n", "8:1: branch: unknown field 'branch'; did you mean git.branch (under git:)?"),
@@ -218,28 +260,34 @@ def test_bad_quantities(write, field: str, value: str, message: str) -> None:
          "public_endpoints[0]: 'api/v1/perform' is not an endpoint path: start it with '/'"),
         ({"public_endpoints": ["/a", "/a"]},
          "public_endpoints[1]: '/a' is already listed at public_endpoints[0]; remove this one"),
-        ({"labels": {"team": ["a"]}}, "labels.team: ['a'] is a list, expected a string"),
+        ({"image_type": "packer"}, "image_type: 'packer' is not a supported image type: only docker is"),
+        ({"infrastructure_target": "K8s!"},
+         "infrastructure_target: 'K8s!' is not an infrastructure target name"),
+        ({"jobtype_extra": {"home_page": "webview"}},
+         "jobtype_extra.home_page: 'webview' is not a path of the job: start it with '/'"),
         ({"secret_build_env_file": ""}, "secret_build_env_file: '' is not a file path"),
-        ({"python": {"entrypoint_path": "../outside.py"}},
-         "python.entrypoint_path: '../outside.py' is not a .py file inside the job directory"),
-        ({"python": {"entrypoint_class": "1x"}}, "python.entrypoint_class: '1x' is not a Python class name"),
-        ({"python": {"requirements_path": "/etc/passwd"}},
-         "python.requirements_path: '/etc/passwd' is not a file inside the job directory"),
+        ({"jobtype_extra": {"entrypoint_path": "../outside.py"}},
+         "jobtype_extra.entrypoint_path: '../outside.py' is not a .py file inside the job directory"),
+        ({"jobtype_extra": {"entrypoint_class": "1x"}},
+         "jobtype_extra.entrypoint_class: '1x' is not a Python class name"),
+        ({"jobtype_extra": {"requirements_path": "/etc/passwd"}},
+         "jobtype_extra.requirements_path: '/etc/passwd' is not a file inside the job directory"),
         ({"git": {"directory": "../x"}}, "git.directory: '../x' is not a directory inside the repository"),
-        ({"python": {"max_concurrency": 0}},
-         "python.max_concurrency: 0 is less than the minimum of 1; use 1 or more"),
-        ({"python": {"max_queue": -1}}, "python.max_queue: -1 is less than the minimum of 0; use 0 or more"),
-        ({"python": {"request_timeout": 0}},
-         "python.request_timeout: 0 is not more than 0; use a number above 0"),
-        ({"python": {"workers": 1.5}}, "python.workers: 1.5 is a float, expected an integer"),
-        ({"python": {"max_body_bytes": 0}},
-         "python.max_body_bytes: 0 is less than the minimum of 1; use 1 or more"),
-        ({"python": {"shutdown_grace": -1}},
-         "python.shutdown_grace: -1 is less than the minimum of 0; use 0 or more"),
-        ({"python": {"endpoint_timeouts": {"perform": 5}}},
-         "python.endpoint_timeouts.perform: 'perform' is not an endpoint path: start it with '/'"),
-        ({"python": {"endpoint_timeouts": {"/perform": "fast"}}},
-         "python.endpoint_timeouts./perform: 'fast' is a string, expected a number"),
+        ({"jobtype_extra": {"max_concurrency": 0}},
+         "jobtype_extra.max_concurrency: 0 is less than the minimum of 1; use 1 or more"),
+        ({"jobtype_extra": {"max_queue": -1}},
+         "jobtype_extra.max_queue: -1 is less than the minimum of 0; use 0 or more"),
+        ({"jobtype_extra": {"request_timeout": 0}},
+         "jobtype_extra.request_timeout: 0 is not more than 0; use a number above 0"),
+        ({"jobtype_extra": {"workers": 1.5}}, "jobtype_extra.workers: 1.5 is a float, expected an integer"),
+        ({"jobtype_extra": {"max_body_bytes": 0}},
+         "jobtype_extra.max_body_bytes: 0 is less than the minimum of 1; use 1 or more"),
+        ({"jobtype_extra": {"shutdown_grace": -1}},
+         "jobtype_extra.shutdown_grace: -1 is less than the minimum of 0; use 0 or more"),
+        ({"jobtype_extra": {"endpoint_timeouts": {"perform": 5}}},
+         "jobtype_extra.endpoint_timeouts.perform: 'perform' is not an endpoint path: start it with '/'"),
+        ({"jobtype_extra": {"endpoint_timeouts": {"/perform": "fast"}}},
+         "jobtype_extra.endpoint_timeouts./perform: 'fast' is a string, expected a number"),
         ({"extends": 5}, "extends: 5 is read by YAML as an integer, expected a string; quote it: '5'"),
     ],
 )

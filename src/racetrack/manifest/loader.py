@@ -9,54 +9,71 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from racetrack.manifest.model import Manifest
+from racetrack.manifest.notices import old_names_notice, public_endpoint_warning, unused_notice
 from racetrack.manifest.overlay import merge, override_document, resolve_extends
 from racetrack.manifest.problems import Location, ManifestError, Problem, display_path, dotted, read_text
 from racetrack.manifest.schema import apply_defaults, required_fields
 from racetrack.manifest.source import Document, Origin, a_yaml_type, parse_yaml
+from racetrack.manifest.spelling import canonical
 from racetrack.manifest.validation import schema_problems, sort_problems
 
-MANIFEST_NAME = "fatman.yaml"
-LEGACY_MANIFEST_NAME = "job.yaml"
+MANIFEST_NAMES = ("job.yaml", "fatman.yaml")  # Racetrack's current name first, as Racetrack prefers it
 
 logger = logging.getLogger(__name__)
 
 
 def find_manifest(path: Path) -> Path:
-    """The manifest for `path`: a directory's fatman.yaml (or job.yaml, with a notice), or the file itself."""
+    """The manifest for `path`: a directory's job.yaml or fatman.yaml, or the file itself."""
+    return _locate(path)[0]
+
+
+def _locate(path: Path) -> tuple[Path, list[str]]:
+    """The manifest for `path`, and a notice when a directory holds both names."""
     path = Path(path)
     if path.is_dir():
-        if (path / MANIFEST_NAME).is_file():
-            return path / MANIFEST_NAME
-        if (path / LEGACY_MANIFEST_NAME).is_file():
-            logger.warning(
-                "notice: %s: using it as the manifest; rename it to %s, the usual name",
-                display_path(path / LEGACY_MANIFEST_NAME), MANIFEST_NAME,
-            )
-            return path / LEGACY_MANIFEST_NAME
+        found = [path / name for name in MANIFEST_NAMES if (path / name).is_file()]
+        if len(found) > 1:
+            used, ignored = (display_path(each) for each in found[:2])
+            notice = f"notice: {used} and {ignored} are both here; using {used} (as Racetrack does)"
+            return found[0], [f"{notice}, delete or rename {ignored}"]
+        if found:
+            return found[0], []
+        names = " nor ".join(MANIFEST_NAMES)
         raise ManifestError([Problem(
-            display_path(path), f"no {MANIFEST_NAME} (nor {LEGACY_MANIFEST_NAME}) in this directory; "
-            f"create {MANIFEST_NAME} (see docs/manifest.md) or pass the manifest's path")])
+            display_path(path), f"no {names} in this directory; "
+            f"create {MANIFEST_NAMES[0]} (see docs/manifest.md) or pass the manifest's path")])
     if path.is_file():
-        return path
+        return path, []
     message = "does not exist; give a job directory or a manifest file"
     raise ManifestError([Problem(display_path(path), message)])
 
 
-def load_manifest(path: Path, overrides: Sequence[str] = ()) -> Manifest:
-    """Load, merge, override and validate the manifest at `path` (a job directory or a manifest file)."""
-    file = find_manifest(path).resolve()
+def load_manifest(path: Path, overrides: Sequence[str] = (), notify: bool = True) -> Manifest:
+    """Load, merge, override and validate the manifest at `path` (a job directory or a manifest file).
+
+    Its notices are logged as warnings unless `notify` is false (they stay in `Manifest.notices`).
+    """
+    located, notices = _locate(path)
+    file = located.resolve()
     document = resolve_extends(file, read_document)
     problems: list[Problem] = []
     for text in overrides:
         try:
-            document = merge(document, override_document(text))
+            document = merge(document, canonical(override_document(text)))
         except ManifestError as error:
             problems += error.problems
     problems += document.problems
     problems += schema_problems(document.data, document.origins, Location(display_path(file)))
     if problems:
         raise ManifestError(sort_problems(problems))
-    return Manifest.from_data(apply_defaults(document.data), file)
+    data = apply_defaults(document.data)
+    for line in (old_names_notice(document.respelled), unused_notice(data, document.origins)):
+        notices += [f"notice: {line}"] if line else []
+    notices += [f"warning: {public_endpoint_warning(endpoint)}" for endpoint in data["public_endpoints"]]
+    if notify:
+        for line in notices:
+            logger.warning("%s", line)
+    return Manifest.from_data(data, file, tuple(notices))
 
 
 def read_document(path: Path) -> Document:
@@ -71,7 +88,7 @@ def read_document(path: Path) -> Document:
         kind = a_yaml_type(document.data)
         raise ManifestError([Problem.at(
             origin.value, f"the manifest must be a mapping of fields (like 'name: my-job'), not {kind}")])
-    return document
+    return canonical(document)
 
 
 def manifest_digest(manifest: Manifest) -> str:

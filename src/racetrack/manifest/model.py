@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ class GitSource:
 
 @dataclass(frozen=True)
 class PythonSettings:
+    """The `jobtype_extra` section (`python` in older manifests)."""
+
     entrypoint_path: str
     entrypoint_class: str | None = None
     requirements_path: str | None = None
@@ -26,6 +29,7 @@ class PythonSettings:
     workers: int = 0
     max_body_bytes: int = 16777216
     shutdown_grace: float = 30
+    home_page: str | None = None
 
     def timeout_for(self, endpoint: str) -> float:
         """Seconds a call to `endpoint` (e.g. "/perform") may take."""
@@ -42,11 +46,14 @@ class Resources:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A loaded, merged, validated manifest; `data` is the normalized mapping it was built from."""
+    """A loaded, merged, validated manifest; `data` is the normalized mapping it was built from.
+
+    `notices`: informational lines about it (old field names, unused Racetrack settings, public endpoints).
+    """
 
     name: str
     owner_email: str
-    lang: str
+    jobtype: str
     git: GitSource
     python: PythonSettings
     version: str = "0.0.1"
@@ -56,29 +63,53 @@ class Manifest:
     secret_build_env_file: str | None = None
     secret_runtime_env_file: str | None = None
     public_endpoints: tuple[str, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
     replicas: int = 1
     resources: Resources = field(default_factory=Resources)
+    image_type: str = "docker"
+    infrastructure_target: str | None = None
     path: Path = Path("fatman.yaml")
     data: dict[str, Any] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
         """The job's root directory: where the manifest sits; relative paths resolve from here."""
         return self.path.parent
 
+    @property
+    def lang(self) -> str:
+        """The job type under its old name."""
+        return self.jobtype
+
+    @property
+    def jobtype_extra(self) -> PythonSettings:
+        """The job type settings under their current name (`manifest.python` is the same object)."""
+        return self.python
+
+    def label_strings(self) -> dict[str, str]:
+        """`labels` as text, for places that take only strings (Docker labels): non-strings as JSON."""
+        return {
+            key: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            for key, value in self.labels.items()
+        }
+
     @classmethod
-    def from_data(cls, data: dict[str, Any], path: Path) -> Manifest:
+    def from_data(cls, data: dict[str, Any], path: Path, notices: tuple[str, ...] = ()) -> Manifest:
         """Build the typed view of schema-valid, defaults-applied `data` read from `path`."""
-        plain = {key: value for key, value in data.items() if key not in {"git", "python", "resources"}}
+        nested = {"git", "jobtype_extra", "resources"}
+        plain = {key: value for key, value in data.items() if key not in nested}
         for key in ("system_dependencies", "public_endpoints"):
             plain[key] = tuple(plain.get(key, ()))
         resources = {key: str(value) for key, value in data.get("resources", {}).items()}
+        settings = {f.name for f in fields(PythonSettings)}  # Racetrack's unused build keys stay in `data`
+        python = {key: value for key, value in data["jobtype_extra"].items() if key in settings}
         return cls(
             **plain,
             git=GitSource(**data["git"]),
-            python=PythonSettings(**data["python"]),
+            python=PythonSettings(**python),
             resources=Resources(**resources),
             path=path,
             data=data,
+            notices=notices,
         )

@@ -21,7 +21,7 @@ def merge(base: Document, overlay: Document) -> Document:
             origin = base.origins.get(path) or origin
         if origin is not None:
             origins[path] = origin
-    return Document(data, origins, base.problems + overlay.problems)
+    return Document(data, origins, base.problems + overlay.problems, base.respelled + overlay.respelled)
 
 
 def _value_at(data: Any, path: FieldPath) -> Any:

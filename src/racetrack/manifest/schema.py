@@ -42,36 +42,39 @@ def schema_errors(data: Any, pointer: str = "") -> Iterator[ValidationError]:
     return _validator(pointer).iter_errors(data)
 
 
-def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+def resolve(schema: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     if not ref:
         return schema
     target = manifest_schema()
     for part in ref.removeprefix("#/").split("/"):
         target = target[part]
-    return {**_resolve(target), **{key: value for key, value in schema.items() if key != "$ref"}}
+    return {**resolve(target), **{key: value for key, value in schema.items() if key != "$ref"}}
 
 
 def field_paths(schema: dict[str, Any] | None = None, prefix: FieldPath = ()) -> Iterator[FieldPath]:
     """Every field the schema declares, as paths: ('name',), ('git', 'remote'), ..."""
-    schema = _resolve(schema if schema is not None else manifest_schema())
+    schema = resolve(schema if schema is not None else manifest_schema())
     for name, sub in schema.get("properties", {}).items():
         yield (*prefix, name)
-        yield from field_paths(sub, (*prefix, name))
+        if "aliasOf" not in sub:  # an alias's fields are its target's
+            yield from field_paths(sub, (*prefix, name))
 
 
 def apply_defaults(data: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """A copy of `data` with the schema's defaults filled in and fields in the schema's order."""
-    properties = _resolve(schema if schema is not None else manifest_schema()).get("properties", {})
+    properties = resolve(schema if schema is not None else manifest_schema()).get("properties", {})
     result: dict[str, Any] = {}
     for name, sub in properties.items():
+        if "aliasOf" in sub:  # aliases are renamed before this runs
+            continue
         if name in data:
             value = data[name]
         elif "default" in sub:
             value = json.loads(json.dumps(sub["default"]))
         else:
             continue
-        nested = isinstance(value, dict) and "properties" in _resolve(sub)
+        nested = isinstance(value, dict) and "properties" in resolve(sub)
         result[name] = apply_defaults(value, sub) if nested else value
     result.update((name, value) for name, value in data.items() if name not in result)
     return result
@@ -79,9 +82,18 @@ def apply_defaults(data: dict[str, Any], schema: dict[str, Any] | None = None) -
 
 def required_fields(schema: dict[str, Any] | None = None, prefix: FieldPath = ()) -> list[FieldPath]:
     """The leaf fields every manifest must set: ('name',), ..., ('git', 'remote')."""
-    schema = _resolve(schema if schema is not None else manifest_schema())
+    schema = resolve(schema if schema is not None else manifest_schema())
     fields: list[FieldPath] = []
-    for name in schema.get("required", []):
-        sub = _resolve(schema["properties"][name])
+    choices = [part["anyOf"][0]["required"] for part in schema.get("allOf", []) if required_choice(part)]
+    order = list(schema.get("properties", {}))
+    names = [*schema.get("required", []), *(name for first in choices for name in first)]
+    for name in sorted(names, key=order.index):
+        sub = resolve(schema["properties"][name])
         fields.extend(required_fields(sub, (*prefix, name)) if sub.get("required") else [(*prefix, name)])
     return fields
+
+
+def required_choice(schema: dict[str, Any]) -> bool:
+    """Whether `schema` is `anyOf` alternatives that each require a field (one of several spellings)."""
+    options = schema.get("anyOf")
+    return bool(options) and all(set(option) == {"required"} for option in options)

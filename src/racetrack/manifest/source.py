@@ -16,21 +16,35 @@ class Origin:
     """Where one value was written: its own position, its key's position, and its text when unquoted.
 
     `implied`: a mapping no one wrote, implied by a dotted override path (`-e git.branch=x` implies `git`).
+    `written`: the field's path as written, when it was another name (`("lang",)` for `("jobtype",)`).
     """
 
     value: Location
     key: Location | None = None
     plain: str | None = None
     implied: bool = False
+    written: FieldPath | None = None
+
+
+@dataclass(frozen=True)
+class Respelled:
+    """A field written under another name and renamed: `lang` at fatman.yaml:3:1 is `jobtype`."""
+
+    where: Location
+    written: str
+    canonical: str
+    deprecated: bool
 
 
 @dataclass
 class Document:
-    """A parsed YAML document: the data, each value's origin by field path, and non-fatal problems."""
+    """A parsed YAML document: the data, each value's origin by field path, non-fatal problems, and the
+    fields renamed from another spelling."""
 
     data: Any
     origins: dict[FieldPath, Origin] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    respelled: list[Respelled] = field(default_factory=list)
 
 
 def yaml_type_name(value: Any) -> str:

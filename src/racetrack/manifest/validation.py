@@ -11,8 +11,9 @@ import yaml
 from jsonschema import ValidationError
 
 from racetrack.manifest.problems import FieldPath, Location, Problem, dotted
-from racetrack.manifest.schema import field_paths, schema_errors
+from racetrack.manifest.schema import field_paths, manifest_schema, required_choice, resolve, schema_errors
 from racetrack.manifest.source import Origin, a_yaml_type, yaml_type_name
+from racetrack.manifest.spelling import written_path
 
 _JSON_TYPES = {"integer": {"integer", "number"}, "float": {"number"}, "boolean": {"boolean"}}
 _BOUNDS = {
@@ -36,11 +37,12 @@ def schema_problems(
     """
     found: dict[FieldPath, Problem] = {}
     for error in schema_errors(data, pointer):
-        if partial and error.validator == "required":
+        if partial and (error.validator == "required" or required_choice(error.schema)):
             continue
         for path, on_key, message in _explain(error, origins, prefix):
             path = (*prefix, *path)
-            found.setdefault(path, Problem.at(_locate(origins, path, on_key, fallback), message, path))
+            where = _locate(origins, path, on_key, fallback)
+            found.setdefault(path, Problem.at(where, message, written_path(dict(origins), path)))
     return sort_problems(found.values())
 
 
@@ -67,10 +69,13 @@ def _explain(
     if "propertyNames" in error.relative_schema_path:
         yield (*path, instance), True, _custom(instance, schema, error)
     elif error.validator == "additionalProperties" and isinstance(instance, dict):
-        known = list(schema.get("properties", {}))
+        known = [name for name, sub in schema.get("properties", {}).items() if not sub.get("deprecated")]
         for name in instance:
             if name not in known:
                 yield (*path, name), True, f"unknown field {name!r}{_suggest(name, known)}"
+    elif error.validator == "anyOf" and required_choice(schema) and isinstance(instance, dict):
+        name = schema["anyOf"][0]["required"][0]  # the current spelling of a field with several
+        yield (*path, name), False, f"required field is missing{_purpose(_schema_at((*prefix, *path)), name)}"
     elif error.validator == "required" and isinstance(instance, dict):
         for name in error.validator_value:
             if name not in instance:
@@ -102,6 +107,14 @@ def _repeats(items: list[Any]) -> list[tuple[int, int]]:
 def _custom(instance: Any, schema: dict[str, Any], error: ValidationError) -> str:
     message = schema.get("errorMessage")
     return f"{show(instance)} {message}" if message else error.message
+
+
+def _schema_at(path: FieldPath) -> dict[str, Any]:
+    """The (resolved) schema of the manifest field at `path`; {} for a path it does not declare."""
+    schema = resolve(manifest_schema())
+    for part in path:
+        schema = resolve(schema.get("properties", {}).get(part, {}))
+    return schema
 
 
 def _purpose(schema: dict[str, Any], name: str) -> str:
