@@ -36,8 +36,12 @@ def link(name: str, target: str, hard: bool = False) -> tuple[tarfile.TarInfo, N
 
 
 def test_regular_files_directories_and_inner_links_are_written(tmp_path: Path) -> None:
-    encoded = encode(file("a.py", b"print(1)"), file("pkg/b.py", b"b", 0o755), link("c.py", "a.py"),
-                     link("pkg/d.py", "pkg/b.py", hard=True))
+    encoded = encode(
+        file("a.py", b"print(1)"),
+        file("pkg/b.py", b"b", 0o755),
+        link("c.py", "a.py"),
+        link("pkg/d.py", "pkg/b.py", hard=True),
+    )
     assert unpack_context(encoded, tmp_path / "ws", 1000) == 4
     assert (tmp_path / "ws/a.py").read_bytes() == b"print(1)"
     assert (tmp_path / "ws/pkg/b.py").stat().st_mode & 0o111

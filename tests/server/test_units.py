@@ -20,11 +20,16 @@ from racetrack.server.payload import parse_deploy
 
 
 def test_a_racetrack_client_payload_is_accepted() -> None:
-    request = parse_deploy({
-        "manifest": {"name": "x"}, "git_credentials": {"username": "u", "password": "p"},
-        "secret_vars": {"build_env": {"A": "1"}, "runtime_env": {}}, "build_context": "abc",
-        "force": True, "build_flags": ["--no-cache"],
-    })
+    request = parse_deploy(
+        {
+            "manifest": {"name": "x"},
+            "git_credentials": {"username": "u", "password": "p"},
+            "secret_vars": {"build_env": {"A": "1"}, "runtime_env": {}},
+            "build_context": "abc",
+            "force": True,
+            "build_flags": ["--no-cache"],
+        }
+    )
     assert (request.git_username, request.build_env, request.force) == ("u", {"A": "1"}, True)
 
 
@@ -70,6 +75,13 @@ def test_public_endpoints_open_the_path_and_its_subpaths_only() -> None:
 
 
 def test_every_error_has_one_status() -> None:
-    expected = {BadRequest: 400, PayloadTooLarge: 413, AuthError: 401, PermissionDenied: 403,
-                EntityNotFound: 404, Conflict: 409, ServerError: 500}
+    expected = {
+        BadRequest: 400,
+        PayloadTooLarge: 413,
+        AuthError: 401,
+        PermissionDenied: 403,
+        EntityNotFound: 404,
+        Conflict: 409,
+        ServerError: 500,
+    }
     assert {kind: status_of(kind("x")) for kind in expected} == expected

@@ -1,0 +1,311 @@
+"""Racetrack's real client against a real `racetrack server` (SQLite and PostgreSQL), with real Docker."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+
+from conftest import Server, job_copy, make_client, start_server
+from racetrack.phases import Phase
+from racetrack.protocol import AUTH_HEADER
+
+pytestmark = pytest.mark.docker
+REMOTE = ["-e", "git.remote=https://example.invalid/team/jobs.git"]
+CALL_DEADLINE = 5.0  # revocation and grants take effect within this many seconds
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def api(server: Server, method: str, path: str, token: str | None = None, **kwargs) -> httpx.Response:
+    headers = {AUTH_HEADER: token} if token else {}
+    return httpx.request(
+        method, server.url + "/lifecycle/api/v1" + path, headers=headers, timeout=30, **kwargs
+    )
+
+
+def deployment_id(output: str) -> str:
+    found = re.search(r"job deployment requested: ([0-9a-f-]{36})", output)
+    assert found, output
+    return found.group(1)
+
+
+def poll(check, timeout: float, what: str):  # noqa: ANN001, ANN201 - a tiny test helper
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout} s")
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_racetrack_client_deploys_lists_calls_and_deletes(
+    database: str, request: pytest.FixtureRequest, client_binary: Path, tmp_path: Path
+) -> None:
+    server: Server = request.getfixturevalue(f"{database}_server")
+    client = make_client(client_binary, tmp_path, server)
+    name = unique(f"srv-{database}")
+    job = job_copy("python-class", tmp_path / "job", name)
+
+    deployed = client.run(
+        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, tty=True
+    )
+    assert f'Job "{name}" has been deployed' in deployed.stderr + deployed.stdout
+    shown = set(re.findall(r"deployment in progress: (.+?)\.\.\.", deployed.stdout))
+    assert shown and shown <= {str(phase) for phase in Phase}, deployed.stdout  # our phase names, printed
+
+    listing = client.run("list").stdout
+    assert re.search(rf"{name}\s+0\.0\.1\s+RUNNING", listing), listing
+
+    called = client.run("call", name, "/api/v1/perform", '{"x": 20, "y": 5}')
+    assert called.stdout.strip() == "100.0"
+
+    logs = client.run("logs", name, "--tail", "50").stdout
+    assert "ready" in logs
+    build_logs = client.run("build-logs", name).stdout
+    assert "racetrack:" in build_logs
+
+    again = client.run(
+        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, check=False
+    )
+    assert again.returncode != 0
+    assert (
+        f"job {name} v0.0.1 is already deployed. Try deploying next version or use --force flag"
+        in again.stdout + again.stderr
+    )
+
+    client.run("delete", name, "--version", "0.0.1")
+    assert name not in client.run("list").stdout
+    assert api(server, "GET", f"/job/{name}/latest", server.admin_token).status_code == 404
+    assert not docker.from_env().containers.list(all=True, filters={"label": f"racetrack.job.name={name}"})
+
+
+def test_health_info_and_racetrack_error_bodies(sqlite_server: Server) -> None:
+    assert httpx.get(sqlite_server.url + "/health").json()["database_connected"] is True
+    info = api(sqlite_server, "GET", "/info").json()
+    assert info["external_pub_url"] == sqlite_server.url + "/pub"
+    for method, path in [
+        ("GET", "/job"),
+        ("GET", "/job/x/latest"),
+        ("POST", "/deploy"),
+        ("GET", "/users/validate_user_auth"),
+        ("DELETE", "/job/x/1.0.0"),
+    ]:
+        response = api(sqlite_server, method, path)
+        assert response.status_code == 401, (method, path)
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["type"] == "AuthError" and "missing auth token" in response.json()["error"]
+    bad = api(sqlite_server, "POST", "/deploy", sqlite_server.admin_token, content=b"{not json")
+    assert bad.status_code == 400 and "not valid JSON" in bad.json()["error"]
+    wrong = api(sqlite_server, "POST", "/deploy", sqlite_server.admin_token, json={"manifest": {"name": 5}})
+    assert wrong.status_code == 400 and wrong.json()["error"].startswith("validating manifest: ")
+    corrupt = api(
+        sqlite_server,
+        "POST",
+        "/deploy",
+        sqlite_server.admin_token,
+        json={"manifest": {"name": "x"}, "build_context": "aGVsbG8=", "secret_vars": {}},
+    )
+    assert corrupt.status_code == 400 and "not a readable tar.gz" in corrupt.json()["error"]
+    assert b"racetrack_server_requests" in httpx.get(sqlite_server.url + "/metrics").content
+
+
+def test_secrets_stay_out_of_the_database_responses_logs_and_image(
+    sqlite_server: Server, client_binary: Path, tmp_path: Path
+) -> None:
+    client = make_client(client_binary, tmp_path, sqlite_server)
+    name = unique("srv-secret")
+    job = job_copy("python-env-secret", tmp_path / "job", name)
+    (job / ".gitignore").unlink()  # so Racetrack's client packs the secret files into the context
+    runtime_secret, build_secret = f"rt-{secrets.token_hex(12)}", f"bt-{secrets.token_hex(12)}"
+    (job / ".env.runtime").write_text(f"API_TOKEN={runtime_secret}\n")
+    (job / ".env.build").write_text(f"GITLAB_USERNAME=ci\nGITLAB_TOKEN={build_secret}\n")
+
+    deployed = client.run(
+        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, tty=True
+    )
+    deploy_id = deployment_id(deployed.stderr + deployed.stdout)
+    token = sqlite_server.admin_token
+    call = httpx.post(
+        f"{sqlite_server.url}/pub/job/{name}/latest/api/v1/perform",
+        json={},
+        headers={AUTH_HEADER: token},
+        timeout=30,
+    )
+    assert call.status_code == 200, call.text
+    assert call.json()["token_sha256_prefix"] == hashlib.sha256(runtime_secret.encode()).hexdigest()[:8]
+
+    answers = [
+        api(sqlite_server, "GET", path, token).text
+        for path in (f"/deploy/{deploy_id}", "/job", f"/job/{name}/latest", f"/job/{name}/latest/build-logs")
+    ]
+    stored = b"".join(path.read_bytes() for path in sqlite_server.data_dir.glob("racetrack.db*"))
+    for secret in (runtime_secret, build_secret):
+        assert secret.encode() not in stored
+        assert all(secret not in answer for answer in answers)
+        assert secret not in sqlite_server.output()
+
+    image = api(sqlite_server, "GET", f"/job/{name}/latest", token).json()["image_tag"]
+    engine = docker.from_env()
+    found = engine.containers.run(
+        image,
+        ["sh", "-c", "find / -xdev -name '.env.runtime' -o -name '.env.build'"],
+        entrypoint=[],
+        user="0",
+        remove=True,
+        network_mode="none",
+    ).decode()
+    assert found.strip() == ""
+    history = str([layer.get("CreatedBy") for layer in engine.images.get(image).history()])
+    assert runtime_secret not in history and build_secret not in history
+
+
+def test_permissions_grants_and_revocation(
+    sqlite_server: Server, client_binary: Path, tmp_path: Path
+) -> None:
+    client = make_client(client_binary, tmp_path, sqlite_server)
+    admin = sqlite_server.admin_token
+    jobs = api(sqlite_server, "GET", "/job", admin).json()
+    assert jobs, "the secrets test leaves a job deployed"
+    job = jobs[0]["name"]
+
+    bob = client.run("admin", "users", "create", "bob", ours=True).stdout.strip()
+    assert bob.startswith("rt_") and "\n" not in bob
+    # bob may deploy new families, not someone else's job
+    denied = api(
+        sqlite_server, "POST", "/deploy", bob, json={"manifest": {**jobs[0]["manifest"]}, "secret_vars": {}}
+    )
+    assert denied.status_code == 403
+    assert (
+        f'auth subject "User: bob" does not have permission to access resource "{job}" with scope '
+        '"deploy_job"'
+    ) in denied.json()["error"]
+
+    esc = client.run("admin", "escs", "create", "billing", ours=True).stdout.strip()
+    can_call = f"/auth/can-call-job/{job}/latest/api/v1/perform"
+    refused = api(sqlite_server, "GET", can_call, esc)
+    assert refused.status_code == 401
+    assert (
+        'auth subject "ESC: billing"' in refused.json()["error"] and '"call_job"' in refused.json()["error"]
+    )
+    assert api(sqlite_server, "GET", f"/auth/can-call-job/{job}/latest/health").status_code == 200
+
+    client.run("admin", "grant", "esc:billing", "call_job", "--job", job, ours=True)
+    allowed = poll(
+        lambda: (r := api(sqlite_server, "GET", can_call, esc)).status_code == 200 and r,
+        CALL_DEADLINE,
+        "the grant did not take effect",
+    )
+    body = allowed.json()
+    assert body["caller"] == "ESC billing"
+    assert body["job"]["name"] == job and body["job"]["status"] == "running"
+    assert body["job"]["replica_internal_names"][0].startswith("http://127.0.0.1:")
+    pub = f"{sqlite_server.url}/pub/job/{job}/latest/api/v1/perform"
+    assert httpx.post(pub, json={}, headers={AUTH_HEADER: esc}, timeout=30).status_code == 200
+
+    client.run("admin", "revoke", esc[:12], ours=True)
+    revoked_at = time.monotonic()
+    poll(lambda: api(sqlite_server, "GET", can_call, esc).status_code == 401, CALL_DEADLINE, "revocation")
+    poll(
+        lambda: httpx.post(pub, json={}, headers={AUTH_HEADER: esc}, timeout=30).status_code == 401,
+        CALL_DEADLINE - (time.monotonic() - revoked_at),
+        "revocation through the gateway",
+    )
+    message = api(sqlite_server, "GET", "/users/validate_user_auth", esc).json()["error"]
+    assert message == "given access token has been revoked"
+
+
+def test_a_restart_during_a_build_fails_that_deployment_and_keeps_jobs_serving(
+    sqlite_server: Server, client_binary: Path, tmp_path: Path
+) -> None:
+    admin = sqlite_server.admin_token
+    running = [job for job in api(sqlite_server, "GET", "/job", admin).json() if job["status"] == "running"]
+    assert running, "the secrets test leaves a job running"
+    name = unique("srv-slow")
+    job = job_copy("python-class", tmp_path / "job", name)
+    entrypoint = job / "entrypoint.py"
+    # a new file content (a fresh build) that takes long to import (a long contract check)
+    entrypoint.write_text(f"import time\ntime.sleep(120)  # {uuid.uuid4()}\n" + entrypoint.read_text())
+    client = make_client(client_binary, tmp_path, sqlite_server)
+    started = time.time()
+
+    deploying = subprocess.Popen(
+        [
+            str(client.binary),
+            "-v",
+            "deploy",
+            str(job),
+            "--build-context",
+            "local",
+            "-e",
+            f"name={name}",
+            *REMOTE,
+        ],
+        env=client.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deployment = poll(lambda: _deployment_of(sqlite_server, name), 60, "no deployment started")
+        poll(
+            lambda: (
+                api(sqlite_server, "GET", f"/deploy/{deployment}", admin).json()["phase"]
+                in ("job code", "requirements", "system packages", "contract check")
+            ),
+            240,
+            "the build never started",
+        )
+        sqlite_server.stack.close()  # SIGTERM: stops with the build in progress
+        restarted = start_server(sqlite_server.data_dir, None, tmp_path)
+        sqlite_server.stack, sqlite_server.process = restarted.stack, restarted.process
+        after = api(sqlite_server, "GET", f"/deploy/{deployment}", admin).json()
+        assert after["status"] == "failed"
+        assert "the server restarted during this deployment" in after["error"]
+        assert "deploy again" in after["error"]
+        assert "marked failed" in sqlite_server.output() or "failed:" in sqlite_server.output()
+        for job_row in running:
+            now = api(sqlite_server, "GET", f"/job/{job_row['name']}/{job_row['version']}", admin).json()
+            assert now["status"] == "running"
+            url = f"{sqlite_server.url}/pub/job/{job_row['name']}/{job_row['version']}/api/v1/perform"
+            assert httpx.post(url, json={}, headers={AUTH_HEADER: admin}, timeout=30).status_code == 200
+        assert api(sqlite_server, "GET", f"/job/{name}/latest", admin).status_code == 404  # nothing resumed
+    finally:
+        deploying.kill()
+        deploying.wait()
+        _remove_build_leftovers(started)
+
+
+def _deployment_of(server: Server, name: str) -> str | None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{server.data_dir / 'racetrack.db'}")
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT id FROM deployments WHERE job_name = :n"), {"n": name}).first()
+    engine.dispose()
+    return row[0] if row else None
+
+
+def _remove_build_leftovers(since: float) -> None:
+    """Containers the interrupted build left (its contract-check sandbox)."""
+    engine = docker.from_env()
+    for container in engine.containers.list(all=True):
+        created = container.attrs.get("Created", "")
+        command = " ".join(container.attrs["Config"].get("Cmd") or [])
+        if "racetrack.wrapper openapi" in command and created >= time.strftime(
+            "%Y-%m-%dT%H:%M:%S", time.gmtime(since)
+        ):
+            container.remove(force=True)
