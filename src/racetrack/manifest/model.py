@@ -89,10 +89,7 @@ class Manifest:
 
     def label_strings(self) -> dict[str, str]:
         """`labels` as text, for places that take only strings (Docker labels): non-strings as JSON."""
-        return {
-            key: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-            for key, value in self.labels.items()
-        }
+        return {key: value if isinstance(value, str) else _json(value) for key, value in self.labels.items()}
 
     @classmethod
     def from_data(cls, data: dict[str, Any], path: Path, notices: tuple[str, ...] = ()) -> Manifest:
@@ -113,3 +110,7 @@ class Manifest:
             data=data,
             notices=notices,
         )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
