@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from fake_control_plane import FakeControlPlane, Subject
-from gateway_helpers import ADMIN, ALICE, BOB, WS_UPSTREAM, Stack, run_gateway, start_job
+from gateway_helpers import ADMIN, ALICE, BOB, CHAIN, CHAIN_JOB, WS_UPSTREAM, Stack, run_gateway, start_job
 
+from racetrack.protocol import ENV_AUTH_TOKEN, ENV_JOB_NAME, ENV_PUB_URL
 from server_process import free_port, job_server
 
 
@@ -58,4 +59,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 control.url, tmp / "gw", "--timeout", "2", "--async-poll-wait", "5", "--task-lease", "1"
             )
         )
-        yield Stack(control, gateway, jobs, tmp)
+        env = {ENV_PUB_URL: gateway.url + "/pub", ENV_AUTH_TOKEN: CHAIN, ENV_JOB_NAME: "chain"}
+        chain = stack.enter_context(start_job(tmp, "chain", "1.0.0", CHAIN_JOB, env))
+        control.state.jobs["chain"] = {"1.0.0": [chain.url]}
+        control.state.tokens[CHAIN] = Subject("Job family chain", set())
+        yield Stack(control, gateway, jobs, tmp, chain)

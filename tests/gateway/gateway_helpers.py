@@ -15,7 +15,7 @@ from racetrack.protocol import ENV_GATEWAY_TOKEN, gateway_token
 from server_process import ServerProcess, job_server
 
 SECRET = b"gateway-test-secret"
-ALICE, BOB, ADMIN = "alice-token", "bob-token", "admin-token"
+ALICE, BOB, ADMIN, CHAIN = "alice-token", "bob-token", "admin-token", "chain-family-token"
 
 JOB = """
 import os, time
@@ -63,6 +63,21 @@ class Job:
         return app
 """
 
+CHAIN_JOB = """
+from racetrack_job_wrapper import call_job
+
+
+class Job:
+    def perform(self, x: float, y: float) -> float:
+        return call_job(self, "adder", "/api/v1/perform", {"x": x, "y": y}, version="1.x")
+
+    def auxiliary_endpoints(self):
+        return {"/trace": self.trace}
+
+    def trace(self) -> dict:
+        return call_job(self, "adder", "/api/v1/whoami", {}, version="1.2.0")
+"""
+
 WS_UPSTREAM = """
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
@@ -95,13 +110,16 @@ class Stack:
     gateway: ServerProcess
     jobs: dict[str, list[ServerProcess]]
     tmp: Path
+    chain: ServerProcess | None = None
 
 
-def start_job(tmp: Path, name: str, version: str) -> contextlib.AbstractContextManager[ServerProcess]:
+def start_job(
+    tmp: Path, name: str, version: str, code: str = JOB, env: dict[str, str] | None = None
+) -> contextlib.AbstractContextManager[ServerProcess]:
     root = tmp / f"{name}-{version}"
     root.mkdir(parents=True, exist_ok=True)
-    (root / "entrypoint.py").write_text(textwrap.dedent(JOB))
-    env = {ENV_GATEWAY_TOKEN: gateway_token(SECRET, name, version)}
+    (root / "entrypoint.py").write_text(textwrap.dedent(code))
+    env = {ENV_GATEWAY_TOKEN: gateway_token(SECRET, name, version), **(env or {})}
     args = ["--entrypoint-path", "entrypoint.py", "--root", str(root), "--name", name, "--version", version]
     return job_server(args, env)
 

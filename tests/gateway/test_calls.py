@@ -6,7 +6,7 @@ import socket
 
 import httpx
 from fake_control_plane import Subject
-from gateway_helpers import ALICE, BOB, Stack
+from gateway_helpers import ALICE, BOB, CHAIN, Stack
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
 
@@ -234,3 +234,30 @@ def test_head_and_gateway_probes(stack: Stack) -> None:
     assert client.get("/pub/health").json()["database_connected"] is True
     assert client.get("/pub/nothing").status_code == 404
     assert client.get("/pub/job/adder").status_code == 404
+
+
+def test_job_to_job_call_needs_the_familys_grant(stack: Stack) -> None:
+    client, state = stack.gateway.client, stack.control.state
+    chain = "/pub/job/chain/latest/api/v1/perform"
+    denied = client.post(chain, json={"x": 2, "y": 3}, headers=auth(ALICE))
+    assert denied.status_code == 500
+    error = denied.json()["error"]
+    assert 'failed to call job "adder 1.x" by chain: HTTP 401' in error
+    assert 'auth subject \\"Job family chain\\" does not have permission' in error  # JSON inside the message
+    assert 'scope \\"call_job\\"' in error
+    state.tokens[CHAIN].jobs.add("adder")  # the admin grants job_family:chain call_job on adder
+    answered = poll_until(
+        lambda: (
+            (r := client.post(chain, json={"x": 2, "y": 3}, headers=auth(ALICE))).status_code == 200 and r
+        ),
+        timeout=5,
+        what="the grant taking effect",
+    )
+    assert answered.json() == 5
+    seen = client.post(
+        "/pub/job/chain/latest/api/v1/trace",
+        json={},
+        headers={**auth(ALICE), "X-Request-Tracing-Id": "chain-7"},
+    ).json()
+    assert seen["x-request-tracing-id"] == "chain-7"  # the tracing id passes along the chain
+    assert seen["x-caller-name"] == "Job family chain"  # the gateway names who really called
