@@ -37,7 +37,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 JobDir = Annotated[
-    Path, typer.Argument(help="Job directory (holding fatman.yaml) or a manifest file.", show_default=True)
+    Path,
+    typer.Argument(help="Job directory (with job.yaml or fatman.yaml) or a manifest file.", show_default=True)
 ]
 Overrides = Annotated[
     list[str] | None,
