@@ -52,7 +52,7 @@ def override_document(text: str) -> Document:
     """The one-field document that `-e key.path=value` stands for (value parsed as YAML)."""
     source = f"-e {text}"
     key, equals, value = text.partition("=")
-    parts = tuple(key.strip().split("."))
+    parts: FieldPath = tuple(key.strip().split("."))
     if not equals or not all(parts):
         raise ManifestError([Problem(source, "expected key.path=value, e.g. -e git.branch=main")])
     if parts[0] == "extends":

@@ -93,7 +93,7 @@ def required_fields(schema: dict[str, Any] | None = None, prefix: FieldPath = ()
     return fields
 
 
-def required_choice(schema: dict[str, Any]) -> bool:
+def required_choice(schema: Any) -> bool:
     """Whether `schema` is `anyOf` alternatives that each require a field (one of several spellings)."""
-    options = schema.get("anyOf")
-    return bool(options) and all(set(option) == {"required"} for option in options)
+    options = schema.get("anyOf") if isinstance(schema, dict) else None
+    return bool(options) and all(set(option) == {"required"} for option in options or ())

@@ -9,7 +9,7 @@ from pathlib import Path
 from dotenv.parser import parse_stream
 
 from racetrack.manifest.model import Manifest
-from racetrack.manifest.problems import Location, ManifestError, Problem, display_path, read_text
+from racetrack.manifest.problems import FieldPath, Location, ManifestError, Problem, display_path, read_text
 from racetrack.manifest.source import Origin
 from racetrack.manifest.validation import schema_problems
 
@@ -53,12 +53,12 @@ def _secret_env(manifest: Manifest, field: str, env_field: str) -> dict[str, str
     return values
 
 
-def _read_env(path: Path) -> tuple[dict[str, str], dict[tuple[str], Origin]]:
+def _read_env(path: Path) -> tuple[dict[str, str], dict[FieldPath, Origin]]:
     """Variables and the line each was set on; problems never quote a line, as it may hold a secret."""
     shown = display_path(path)
     text = read_text(path)
     values: dict[str, str] = {}
-    origins: dict[tuple[str], Origin] = {}
+    origins: dict[FieldPath, Origin] = {}
     problems: list[Problem] = []
     for binding in parse_stream(io.StringIO(text)):
         where = Location(shown, binding.original.line, 1)

@@ -83,7 +83,7 @@ def _syntax_problem(error: yaml.MarkedYAMLError, file: str) -> Problem:
     message = f"invalid YAML: {(error.problem or error.context or '').removeprefix('but ')}"
     start = error.context_mark
     elsewhere = start and mark and (start.line, start.column) != (mark.line, mark.column)
-    if error.context and error.problem and elsewhere:
+    if error.context and error.problem and start and elsewhere:
         message += f" ({error.context} started at line {start.line + 1}, column {start.column + 1})"
     if "'\\t'" in message:
         message += "; indent with spaces, YAML does not allow tabs"

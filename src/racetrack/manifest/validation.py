@@ -65,7 +65,9 @@ def _explain(
 ) -> Iterator[tuple[FieldPath, bool, str]]:
     """(field path, point at the key?, message) for each problem one jsonschema error stands for."""
     path: FieldPath = tuple(error.absolute_path)
-    instance, schema = error.instance, error.schema if isinstance(error.schema, dict) else {}
+    instance: Any = error.instance
+    expected: Any = error.validator_value
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     if "propertyNames" in error.relative_schema_path:
         yield (*path, instance), True, _custom(instance, schema, error)
     elif error.validator == "additionalProperties" and isinstance(instance, dict):
@@ -77,12 +79,12 @@ def _explain(
         name = schema["anyOf"][0]["required"][0]  # the current spelling of a field with several
         yield (*path, name), False, f"required field is missing{_purpose(_schema_at((*prefix, *path)), name)}"
     elif error.validator == "required" and isinstance(instance, dict):
-        for name in error.validator_value:
+        for name in expected:
             if name not in instance:
                 yield (*path, name), False, f"required field is missing{_purpose(schema, name)}"
     elif error.validator == "type":
         origin = origins.get((*prefix, *path))
-        yield path, False, type_message(instance, error.validator_value, origin.plain if origin else None)
+        yield path, False, type_message(instance, expected, origin.plain if origin else None)
     elif error.validator == "uniqueItems" and (repeats := _repeats(instance)):
         for index, first in repeats:
             message = f"{show(instance[index])} is already listed at {dotted((*prefix, *path, first))}"
