@@ -42,9 +42,9 @@ def caller_token(headers: list[tuple[bytes, bytes]]) -> str:
             cookie = value
     if cookie:
         for item in cookie.decode("latin-1").split(";"):
-            key, _, value = item.strip().partition("=")
-            if key in AUTH_COOKIES and value:
-                return unquote(value.strip().strip('"'))
+            key, _, text = item.strip().partition("=")
+            if key in AUTH_COOKIES and text:
+                return unquote(text.strip().strip('"'))
     return ""
 
 

@@ -67,7 +67,9 @@ def openapi_document() -> dict[str, Any]:
             "504": _error("the job did not start answering within the gateway's timeout", "JobError"),
         },
     }
-    methods = {m: {**call, "operationId": f"call_job_{m}"} for m in ("get", "post", "put", "patch", "delete")}
+    methods: dict[str, dict[str, Any]] = {
+        m: {**call, "operationId": f"call_job_{m}"} for m in ("get", "post", "put", "patch", "delete")
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "racetrack gateway (/pub)", "version": __version__},

@@ -180,7 +180,8 @@ class TaskService:
                     await asyncio.wait_for(event.wait(), min(remaining, 1.0))
             else:
                 await asyncio.sleep(min(remaining, 0.25))
-            task = await asyncio.to_thread(self.store.get, task_id) or task
+            latest = await asyncio.to_thread(self.store.get, task_id)
+            task = latest or task
         if task.status == ONGOING:
             await send_json(send, 202, {"task_id": task.id, "status": ONGOING}, request_id)
         elif task.status == COMPLETED:
