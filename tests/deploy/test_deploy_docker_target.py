@@ -18,27 +18,31 @@ from racetrack.deploy.targets import get_target
 pytestmark = pytest.mark.docker
 
 TOKEN = "tok-docker-9d2f-'quoted' $HOME \\ secret"
+GATEWAY = {"X-Racetrack-Gateway-Token": "gw-docker-4b1e"}
 
 
 def test_docker_target_keeps_secrets_out_of_inspect(built_job: Any, engine: Any) -> None:
-    manifest, image = built_job(JOBS / "lifecycle", "dt-lifecycle")
+    manifest, image = built_job(JOBS / "lifecycle", "lifecycle")
     target = get_target("docker", client=engine)
     spec = DeploySpec(
-        manifest, image, secret_env={"MODEL_TOKEN": TOKEN}, extra_env={"PUB_URL": "http://127.0.0.1:9/pub"}
+        manifest, image, extra_env={"PUB_URL": "http://127.0.0.1:9/pub"},
+        secret_env={"MODEL_TOKEN": TOKEN, "RACETRACK_GATEWAY_TOKEN": GATEWAY["X-Racetrack-Gateway-Token"]},
     )
     job = target.deploy(spec, Silent())
     try:
         assert (job.name, job.version, job.target, job.status) == (manifest.name, "1.0.0", "docker", RUNNING)
         [url] = target.replicas(manifest.name, "1.0.0")
         assert url == job.replicas[0]
-        who = httpx.post(url + "/api/v1/whoami", json={}, timeout=10).json()
+        # the smoke check passed with the gateway credential; a call without it is refused
+        who = httpx.post(url + "/api/v1/whoami", json={}, headers=GATEWAY, timeout=10).json()
         assert who["token_set"] is True and who["name"] == manifest.name
+        assert httpx.post(url + "/api/v1/whoami", json={}, timeout=10).status_code == 401
         [listed] = target.list(manifest.name)
         assert listed.replicas == (url,) and listed.status == RUNNING
 
         container = engine.containers.get(f"{manifest.name}-1.0.0")
         inspected = json.dumps(container.attrs)
-        assert TOKEN not in inspected and "tok-docker" not in inspected
+        assert TOKEN not in inspected and "tok-docker" not in inspected and "gw-docker" not in inspected
         env = dict(entry.partition("=")[::2] for entry in container.attrs["Config"]["Env"])
         assert env["RACETRACK_SECRET_ENV_FILE"] == "/run/racetrack/secret.env"
         assert env["PUB_URL"] == "http://127.0.0.1:9/pub" and "MODEL_TOKEN" not in env

@@ -15,6 +15,7 @@ import pytest
 from deploy_helpers import JOBS, SAMPLES
 from load_helpers import Load
 
+from racetrack.deploy.docker_target import DockerTarget
 from racetrack.deploy.report import Silent
 from racetrack.deploy.swarm.target import SwarmTarget
 from racetrack.deploy.target import RUNNING, DeploySpec
@@ -22,6 +23,7 @@ from racetrack.deploy.target import RUNNING, DeploySpec
 pytestmark = pytest.mark.docker
 
 TOKEN = "tok-swarm-51c0-never-inspected"
+GATEWAY = {"X-Racetrack-Gateway-Token": "gw-swarm-77aa"}
 RESOURCES = "resources={cpu_min: 50m, cpu_max: 500m, memory_min: 32Mi, memory_max: 256Mi}"
 
 
@@ -58,7 +60,8 @@ def _until(check: Any, timeout: float, what: str) -> Any:
 
 
 def _task_containers(engine: Any, name: str) -> list[Any]:
-    return engine.containers.list(filters={"label": [f"racetrack.job.name={name}"]})
+    labels = [f"racetrack.job.name={name}", "racetrack.deployment=swarm"]
+    return engine.containers.list(filters={"label": labels})
 
 
 def test_three_replicas_rollover_and_a_killed_task_under_load(
@@ -113,17 +116,22 @@ def test_three_replicas_rollover_and_a_killed_task_under_load(
 def test_runtime_secrets_reach_the_job_not_any_inspect(
     swarm: SwarmTarget, built_job: Any, engine: Any
 ) -> None:
-    manifest, image = built_job(JOBS / "lifecycle", "sw-lifecycle")
-    spec = DeploySpec(manifest, image, secret_env={"MODEL_TOKEN": TOKEN}, timeout=120)
+    manifest, image = built_job(JOBS / "lifecycle", "lifecycle")  # the image the docker target test uses
+    secret_env = {"MODEL_TOKEN": TOKEN, "RACETRACK_GATEWAY_TOKEN": GATEWAY["X-Racetrack-Gateway-Token"]}
+    spec = DeploySpec(manifest, image, secret_env=secret_env, timeout=120)
     swarm.deploy(spec, Silent())
     [url] = swarm.replicas(manifest.name, manifest.version)
-    assert httpx.post(url + "/api/v1/whoami", json={}, timeout=10).json()["token_set"] is True
+    who = httpx.post(url + "/api/v1/whoami", json={}, headers=GATEWAY, timeout=10).json()
+    assert who["token_set"] is True
+    assert httpx.post(url + "/api/v1/whoami", json={}, timeout=10).status_code == 401  # the gateway's only
 
     [service] = engine.api.services(filters={"label": [f"racetrack.job.name={manifest.name}"]})
     [container] = _task_containers(engine, manifest.name)
     secrets = engine.api.secrets(filters={"label": [f"racetrack.job.name={manifest.name}"]})
     for inspected in (service, container.attrs, *secrets):
-        assert TOKEN not in json.dumps(inspected) and "tok-swarm" not in json.dumps(inspected)
+        shown = json.dumps(inspected)
+        assert TOKEN not in shown and "tok-swarm" not in shown and "gw-swarm" not in shown
+    assert DockerTarget(engine).list(manifest.name) == []  # task containers are no docker deployments
     lines = list(swarm.logs(manifest.name, manifest.version))
     assert any("loading the model with token [secret]" in line for line in lines), lines
     assert not any(TOKEN in line for line in lines)

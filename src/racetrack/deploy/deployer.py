@@ -122,7 +122,7 @@ def deploy(
     reporter.step(f"starting container {spec.name}")
     container = start_container(client, spec, taken=published_ports(client))
     try:
-        smoke = start_checked(container, manifest, options, reporter, list(secrets.values()))
+        smoke = start_checked(container, manifest, options, reporter, secrets)
     except StartFailed as error:
         error.kept = old.name if old is not None else None
         raise
@@ -154,7 +154,8 @@ def check_replaceable(old: Deployment, options: DeployOptions) -> None:
 
 
 def start_checked(
-    container: Container, manifest: Manifest, options: DeployOptions, reporter: Reporter, secrets: list[str]
+    container: Container, manifest: Manifest, options: DeployOptions, reporter: Reporter,
+    secrets: dict[str, str],
 ) -> list[SmokeResult]:
     """Wait until ready and smoke check; on failure (or Ctrl-C) remove the container, keeping its log tail."""
     try:
@@ -164,7 +165,7 @@ def start_checked(
         wait_until_ready(container, url, options.timeout, reporter)
         reporter.phase(Phase.SMOKE_TEST)
         reporter.step("smoke check: calling each endpoint with its docs input example")
-        smoke = smoke_check(url, manifest.python.timeout_for)
+        smoke = smoke_check(url, manifest.python.timeout_for, secrets)
         failed = [result for result in smoke if not result.ok]
         for result in smoke:
             (reporter.done if result.ok else reporter.warn)(f"{result.path}: {result.summary}")
@@ -181,7 +182,7 @@ def start_checked(
         log_tail = _last_lines(container)
         container.remove(force=True)
         if isinstance(error, DeployError):
-            raise StartFailed(redact(str(error), secrets), log_tail) from None
+            raise StartFailed(redact(str(error), secrets.values()), log_tail) from None
         raise
 
 

@@ -99,7 +99,7 @@ def _live_port(attrs: dict) -> str | None:
 
 def job_containers(client: docker.DockerClient, name: str | None = None) -> list[Container]:
     """Containers of deployed jobs (stopped ones too), optionally of one job only."""
-    filters = [DEPLOYMENT_LABEL] + ([f"{NAME_LABEL}={name}"] if name else [])
+    filters = [f"{DEPLOYMENT_LABEL}=docker"] + ([f"{NAME_LABEL}={name}"] if name else [])  # not Swarm tasks
     return client.containers.list(all=True, filters={"label": filters})
 
 

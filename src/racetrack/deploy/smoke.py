@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from racetrack.protocol import ENV_GATEWAY_TOKEN, GATEWAY_TOKEN_HEADER
 
 API_PREFIX = "/api/v1"
 SUMMARY_CHARS = 100
@@ -41,17 +43,24 @@ def docs_examples(openapi: dict[str, Any]) -> list[Example]:
     return found
 
 
-def smoke_check(url: str, timeout_for: Callable[[str], float]) -> list[SmokeResult]:
-    """Call each documented example on the job at `url`; `timeout_for('/perform')` bounds each call."""
+def smoke_check(
+    url: str, timeout_for: Callable[[str], float], secrets: Mapping[str, str] | None = None
+) -> list[SmokeResult]:
+    """Call each documented example on the job at `url`; `timeout_for('/perform')` bounds each call. A job
+    whose `secrets` hold the gateway credential is called with it, as the gateway would call it."""
+    token = (secrets or {}).get(ENV_GATEWAY_TOKEN)
+    headers = {GATEWAY_TOKEN_HEADER: token} if token else {}
     try:
-        openapi = httpx.get(url + "/openapi.json", timeout=30).raise_for_status().json()
+        openapi = httpx.get(url + "/openapi.json", headers=headers, timeout=30).raise_for_status().json()
     except (httpx.HTTPError, ValueError) as error:
         return [SmokeResult("/openapi.json", False, f"cannot read the job's OpenAPI document: {error}")]
     results = []
     for example in docs_examples(openapi):
         endpoint = example.path.removeprefix(API_PREFIX)
         try:
-            response = httpx.post(url + example.path, json=example.payload, timeout=timeout_for(endpoint))
+            response = httpx.post(
+                url + example.path, json=example.payload, headers=headers, timeout=timeout_for(endpoint)
+            )
         except httpx.HTTPError as error:
             results.append(SmokeResult(example.path, False, f"no answer: {error!r}"))
             continue

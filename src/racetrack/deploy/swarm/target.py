@@ -96,7 +96,8 @@ class SwarmTarget:
             reporter.done(f"{len(tasks)} tasks running")
             reporter.phase(Phase.SMOKE_TEST)
             url = tasks[0].url or ""
-            failed = [result for result in smoke_check(url, manifest.python.timeout_for) if not result.ok]
+            smoke = smoke_check(url, manifest.python.timeout_for, spec.secret_env)
+            failed = [result for result in smoke if not result.ok]
             for result in failed:
                 reporter.warn(f"{result.path}: {result.summary}")
             if failed and spec.verify:
