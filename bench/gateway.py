@@ -164,11 +164,13 @@ def measure(
     connections: tuple[int, ...],
     log_dir: Path,
     log: Callable[[str], None],
+    wrk_beside: str = "gateway",
 ) -> Results:
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         raise ServerFailed(f"the gateway benchmark needs 2 cores; this process has {cpus}")
-    job_cpu, gateway_cpu, wrk_cpu = cpus[0], cpus[1], cpus[1]
+    job_cpu, gateway_cpu = cpus[0], cpus[1]
+    wrk_cpu = gateway_cpu if wrk_beside == "gateway" else job_cpu
     env = {ENV_GATEWAY_TOKEN: gateway_token(SECRET, NAME, VERSION)}
     job = start(
         "job",
@@ -291,19 +293,28 @@ def render(
     rounds: int,
     duration_s: int,
     elapsed_s: float,
+    wrk_beside: str = "gateway",
+    load_before: str = "",
 ) -> str:
     info = machine.describe(REPO_ROOT)
     lines = [
-        "## Gateway: sample/python-class direct vs through `racetrack gateway`",
+        "## Gateway: sample/python-class direct vs through `racetrack gateway` "
+        f"(wrk beside the {wrk_beside})",
         "",
         f"Command: `{command}` — {rounds} round(s); per round and connection count, {duration_s} turn(s) of "
         f"{TURN_S} s each for direct and gateway calls, alternating (D, G, G, D, ...). The job "
         "(`python -m racetrack.wrapper run --manifest sample/python-class/fatman.yaml`, gateway credential "
-        "check on) is pinned to core 0; the gateway (`racetrack gateway`, uvicorn + uvloop + httptools, its "
-        "own pooled HTTP/1.1 client to the job) to core 1, **sharing core 1 with wrk** (the machine has 2 "
-        "cores); the control plane is a small in-process fake answering can-call-job (cached by the gateway "
-        "for 2 s, so it is asked about once per 2 s). Direct calls carry the gateway credential header, so "
-        "the job does the same work in both modes.",
+        "check on) is pinned to core 0 and the gateway (`racetrack gateway`: uvicorn + uvloop + httptools, "
+        "its own pooled HTTP/1.1 client to the job) to core 1. The machine has 2 cores, so wrk (1 thread) "
+        + (
+            "**shares core 1 with the gateway**: in gateway mode the gateway and the load generator compete. "
+            if wrk_beside == "gateway"
+            else "**shares core 0 with the job** in both modes, leaving core 1 to the gateway alone. "
+        )
+        + "The control plane is a small in-process fake answering can-call-job; the gateway caches its "
+        "answer for 2 s, so it is asked about once per 2 s. Direct calls carry the gateway credential "
+        "header, so the job does the same work in both modes. The machine is shared with other work: "
+        f"load average {load_before} before, {machine.load_average()} after (1/5/15 min).",
         "",
         f"Measured {started}, took {elapsed_s / 60:.1f} min. CPU: {info.get('CPU', '?')}; "
         f"Python {info.get('Python', '?')}; git {info.get('Git revision', '?')}.",
@@ -345,17 +356,32 @@ def gateway_parser(parser: argparse.ArgumentParser) -> None:
         help="document to update (default docs/benchmarks.md); '-' prints only",
     )
     parser.add_argument("--log-dir", type=Path, help="keep the processes' logs here")
+    parser.add_argument(
+        "--wrk-beside",
+        choices=("gateway", "job"),
+        default="gateway",
+        help="which server shares its core with wrk (2 cores: job, gateway); default gateway",
+    )
 
 
 def gateway_bench(args: argparse.Namespace, argv: list[str]) -> int:
     wrk_path()
     connections = tuple(int(c) for c in args.connections.split(",") if c.strip())
-    started, clock = time.strftime("%Y-%m-%d %H:%M %Z"), time.perf_counter()
+    started, clock, load_before = (
+        time.strftime("%Y-%m-%d %H:%M %Z"),
+        time.perf_counter(),
+        machine.load_average(),
+    )
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         log_dir = args.log_dir or Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
         results = measure(
-            args.rounds, args.duration, connections, log_dir, lambda line: print(line, flush=True)
+            args.rounds,
+            args.duration,
+            connections,
+            log_dir,
+            lambda line: print(line, flush=True),
+            args.wrk_beside,
         )
     text = render(
         results,
@@ -365,9 +391,12 @@ def gateway_bench(args: argparse.Namespace, argv: list[str]) -> int:
         args.rounds,
         args.duration,
         time.perf_counter() - clock,
+        args.wrk_beside,
+        load_before,
     )
     print(text)
     if str(args.output) != "-":
-        update_document(args.output, "gateway", text)
+        section = "gateway" if args.wrk_beside == "gateway" else "gateway-wrk-beside-job"
+        update_document(args.output, section, text)
         print(f"results written to {args.output}")
     return 0
