@@ -56,7 +56,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         control.state.public = {("adder", "1.2.0"): ["/api/v1/pid"]}
         gateway = stack.enter_context(
             run_gateway(
-                control.url, tmp / "gw", "--timeout", "2", "--async-poll-wait", "5", "--task-lease", "1"
+                control.url,
+                tmp / "gw",
+                "--timeout",
+                "2",
+                "--async-poll-wait",
+                "5",
+                "--async-max-result-bytes",
+                "100000",
+                "--task-lease",
+                "1",
             )
         )
         env = {ENV_PUB_URL: gateway.url + "/pub", ENV_AUTH_TOKEN: CHAIN, ENV_JOB_NAME: "chain"}

@@ -28,13 +28,16 @@ class Job:
 
     def auxiliary_endpoints(self):
         return {"/whoami": self.whoami, "/pid": self.pid, "/stream": self.stream, "/slow": self.slow,
-                "/wait": self.wait}
+                "/wait": self.wait, "/big": self.big}
 
     def whoami(self) -> dict:
         headers = self.request_context.get().headers
         return {k: headers.get(k) for k in ("x-request-tracing-id", "x-caller-name", "x-forwarded-for",
                 "x-forwarded-host", "x-racetrack-auth", "cookie")} | {
                 "gateway_token": bool(headers.get("x-racetrack-gateway-token"))}
+
+    def big(self, size: int) -> str:
+        return "x" * size
 
     def pid(self) -> int:
         return os.getpid()

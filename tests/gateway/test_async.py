@@ -91,3 +91,14 @@ def test_task_survives_its_gateway_being_killed(stack: Stack) -> None:
         assert "retried once" in result.headers["x-racetrack-task-note"]
         status = second.client.get(f"/pub/async/task/{task_id}/status", headers=auth(ALICE)).json()
         assert status["attempts"] == 2 and "gateway" in status["note"]
+
+
+def test_result_over_the_bound_fails_the_task_saying_why(stack: Stack) -> None:
+    client = stack.gateway.client
+    small = submit(client, "/api/v1/big", {"size": 1000})
+    assert poll_done(client, small).json() == "x" * 1000
+    task_id = submit(client, "/api/v1/big", {"size": 200_000})
+    failed = poll_done(client, task_id)
+    assert failed.status_code == 500
+    assert "over the gateway's limit of 100000 bytes" in failed.json()["error"]
+    assert client.get(f"/pub/async/task/{task_id}/status", headers=auth(ALICE)).json()["status"] == "failed"
