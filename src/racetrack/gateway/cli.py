@@ -85,6 +85,8 @@ def gateway(
         access_log=False,
         log_level="warning",
         lifespan="on",
+        proxy_headers=False,  # the gateway extends X-Forwarded-* itself, from the peer it sees
+        server_header=False,
     )
 
 
