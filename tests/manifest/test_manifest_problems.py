@@ -214,8 +214,8 @@ def test_other_url_schemes_are_refused(write, remote: str) -> None:
 
 @pytest.mark.parametrize(
     "name", ["PUB_URL", "FATMAN_NAME", "FATMAN_VERSION", "JOB_NAME", "JOB_VERSION", "GIT_VERSION",
-             "DEPLOYMENT_TIMESTAMP", "AUTH_TOKEN", "JOB_DEPLOYMENT_TIMESTAMP", "DEPLOYED_BY_RACETRACK_VERSION",
-             "JOB_TYPE_VERSION", "RACETRACK_ANYTHING"],
+             "DEPLOYMENT_TIMESTAMP", "AUTH_TOKEN", "JOB_DEPLOYMENT_TIMESTAMP",
+             "DEPLOYED_BY_RACETRACK_VERSION", "JOB_TYPE_VERSION", "RACETRACK_ANYTHING"],
 )
 def test_reserved_runtime_env_names(write, name: str) -> None:
     write(with_fields(f"runtime_env:\n  OK: fine\n  {name}: x\n"))

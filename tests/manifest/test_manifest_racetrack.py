@@ -122,7 +122,10 @@ def test_new_base_old_overlay_and_overrides_under_either_name(write) -> None:
     assert manifest.python == PythonSettings(
         entrypoint_path="fatman_entrypoint.py", workers=2, max_queue=5, max_concurrency=3)
     assert manifest.jobtype == "python3"
-    assert "-e lang=python3" in manifest.notices[0] and "job.yaml:2:1" in manifest.notices[0]
+    assert manifest.notices == (
+        "notice: old field names, still accepted: python (job.yaml:2:1, -e python.max_queue=5) is now "
+        "jobtype_extra, lang (-e lang=python3) is now jobtype; rename them when convenient",
+    )
 
 
 def test_problems_in_a_merged_manifest_name_each_field_as_its_file_wrote_it(write) -> None:

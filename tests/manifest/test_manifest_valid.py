@@ -201,6 +201,13 @@ def test_job_yaml_wins_over_fatman_yaml_and_says_so(job: Path, write, caplog) ->
     assert load_manifest(job / "fatman.yaml").name == "other"  # a file named explicitly is used as it is
 
 
+def test_job_yaml_extending_fatman_yaml_is_no_conflict(job: Path, write) -> None:
+    write(MINIMAL)
+    write("extends: fatman.yaml\nname: adder-dev\n", "job.yaml")
+    manifest = load_manifest(job, notify=False)
+    assert manifest.name == "adder-dev" and manifest.notices == ()
+
+
 def test_old_names_load_like_the_new_ones_with_one_notice(write, caplog: pytest.LogCaptureFixture) -> None:
     write(OLD_MINIMAL + "  max_concurrency_queue: 3\n")
     with caplog.at_level(logging.WARNING):

@@ -27,23 +27,19 @@ def find_manifest(path: Path) -> Path:
     return _locate(path)[0]
 
 
-def _locate(path: Path) -> tuple[Path, list[str]]:
-    """The manifest for `path`, and a notice when a directory holds both names."""
+def _locate(path: Path) -> tuple[Path, Path | None]:
+    """The manifest for `path`, and the other manifest name of its directory when both are there."""
     path = Path(path)
     if path.is_dir():
         found = [path / name for name in MANIFEST_NAMES if (path / name).is_file()]
-        if len(found) > 1:
-            used, ignored = (display_path(each) for each in found[:2])
-            notice = f"notice: {used} and {ignored} are both here; using {used} (as Racetrack does)"
-            return found[0], [f"{notice}, delete or rename {ignored}"]
         if found:
-            return found[0], []
+            return found[0], found[1] if len(found) > 1 else None
         names = " nor ".join(MANIFEST_NAMES)
         raise ManifestError([Problem(
             display_path(path), f"no {names} in this directory; "
             f"create {MANIFEST_NAMES[0]} (see docs/manifest.md) or pass the manifest's path")])
     if path.is_file():
-        return path, []
+        return path, None
     message = "does not exist; give a job directory or a manifest file"
     raise ManifestError([Problem(display_path(path), message)])
 
@@ -53,9 +49,20 @@ def load_manifest(path: Path, overrides: Sequence[str] = (), notify: bool = True
 
     Its notices are logged as warnings unless `notify` is false (they stay in `Manifest.notices`).
     """
-    located, notices = _locate(path)
+    located, ignored = _locate(path)
     file = located.resolve()
-    document = resolve_extends(file, read_document)
+    notices: list[str] = []
+    read: list[Path] = []
+
+    def read_recorded(each: Path) -> Document:
+        read.append(each)
+        return read_document(each)
+
+    document = resolve_extends(file, read_recorded)
+    if ignored is not None and ignored.resolve() not in read:  # not a base of the one used
+        used, other = display_path(located), display_path(ignored)
+        notices.append(f"notice: {used} and {other} are both here; using {used} (as Racetrack does), "
+                       f"delete or rename {other}")
     problems: list[Problem] = []
     for text in overrides:
         try:

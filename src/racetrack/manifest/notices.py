@@ -22,10 +22,14 @@ def public_endpoint_warning(endpoint: str) -> str:
 
 def old_names_notice(respelled: Sequence[Respelled]) -> str | None:
     """One line naming every deprecated field name used, or None when there is none."""
-    old = list(dict.fromkeys(f"{each.written} ({each.where}) is now {each.canonical}"
-                             for each in respelled if each.deprecated))
-    if not old:
+    places: dict[tuple[str, str], list[str]] = {}
+    for each in respelled:
+        if each.deprecated:
+            places.setdefault((each.written, each.canonical), []).append(str(each.where))
+    if not places:
         return None
+    old = [f"{written} ({', '.join(dict.fromkeys(where))}) is now {canonical}"
+           for (written, canonical), where in places.items()]
     return f"old field names, still accepted: {', '.join(old)}; rename them when convenient"
 
 
