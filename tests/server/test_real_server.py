@@ -93,6 +93,37 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
     assert not docker.from_env().containers.list(all=True, filters={"label": f"racetrack.job.name={name}"})
 
 
+def test_our_cli_deploys_lists_calls_and_deletes_on_a_remote(
+    sqlite_server: Server, client_binary: Path, tmp_path: Path
+) -> None:
+    client = make_client(client_binary, tmp_path, sqlite_server)  # our CLI reads the same config file
+    remote = ["--remote", sqlite_server.url]
+    name = unique("srv-ours")
+    job = job_copy("python-class", tmp_path / "job", name)
+    deploy = ["deploy", str(job), "-e", f"name={name}", *REMOTE, "--build-context", "local", *remote]
+
+    deployed = client.run(*deploy, ours=True)
+    assert f'Job "{name}" has been deployed' in deployed.stdout
+    assert "deployment in progress: " in deployed.stderr
+    assert re.search(rf"{name}\s+0\.0\.1\s+RUNNING", client.run("list", *remote, ours=True).stdout)
+    called = client.run("call", name, "perform", '{"x": 3, "y": 4}', *remote, ours=True)
+    assert called.stdout.strip() == "12.0"
+    assert "ready" in client.run("logs", name, "--tail", "50", *remote, ours=True).stdout
+    assert "racetrack:" in client.run("build-logs", name, *remote, ours=True).stdout
+    again = client.run(*deploy, ours=True, check=False)
+    assert again.returncode == 1
+    assert (
+        f"job {name} v0.0.1 is already deployed. Try deploying next version or use --force flag"
+        in again.stderr
+    )
+    client.run("delete", name, "--version", "0.0.1", *remote, ours=True)
+    assert name not in client.run("list", *remote, ours=True).stdout
+    assert client.run("get", "pub", "-q", ours=True).stdout.strip() == sqlite_server.url + "/pub"
+    client.run("logout", *remote, ours=True)
+    denied = client.run("list", *remote, ours=True, check=False)
+    assert denied.returncode == 1 and "missing auth token" in denied.stderr
+
+
 def test_health_info_and_racetrack_error_bodies(sqlite_server: Server) -> None:
     assert httpx.get(sqlite_server.url + "/health").json()["database_connected"] is True
     info = api(sqlite_server, "GET", "/info").json()

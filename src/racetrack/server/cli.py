@@ -158,7 +158,149 @@ def public_endpoints(
     typer.echo(f"{action}d {endpoint} of {name} {version}", err=True)
 
 
+# --- Racetrack's client config verbs: login, logout, set, get (~/.racetrack/config.yaml) ---
+
+set_app = typer.Typer(
+    help="Set the remote, an alias or git credentials in ~/.racetrack/config.yaml.", no_args_is_help=True
+)
+get_app = typer.Typer(help="Show the remote, the gateway URL or the config.", no_args_is_help=True)
+
+
+def _config() -> dict[str, Any]:
+    from racetrack.server.remote import RemoteError, load
+
+    try:
+        return load()
+    except RemoteError as error:
+        raise _fail(str(error)) from None
+
+
+def login(
+    token: Annotated[
+        str | None, typer.Argument(help="Your token (from the admin).", show_default=False)
+    ] = None,
+    username: Annotated[
+        str | None, typer.Option("--username", help="Log in with a password instead.")
+    ] = None,
+    remote: Remote = None,
+) -> None:
+    """Check a token (or a username and password) against the server and store the token for it."""
+    from racetrack.server.remote import RemoteError, request, resolve, save
+
+    data = _config()
+    url = resolve(remote, data)
+    try:
+        if username is not None:
+            password = typer.prompt("password", hide_input=True)
+            answer = request("POST", url, "/api/v1/users/login", {"username": username, "password": password})
+            token = answer["token"]
+        elif not token:
+            raise _fail("give a token (racetrack login TOKEN --remote URL) or --username NAME")
+        else:
+            answer = request("GET", url, "/api/v1/users/validate_user_auth", token=token)
+    except RemoteError as error:
+        raise _fail(f"authentication error: {error}") from None
+    data.setdefault("user_auths", {})[url] = token
+    save(data)
+    typer.echo(f"logged in as {answer['username']} to {url}", err=True)
+
+
+def logout(remote: Remote = None) -> None:
+    """Forget the stored token of the remote."""
+    from racetrack.server.remote import resolve, save
+
+    data = _config()
+    url = resolve(remote, data)
+    if (data.get("user_auths") or {}).pop(url, None) is None:
+        raise _fail(f"not logged in to {url}")
+    save(data)
+    typer.echo(f"logged out from {url}", err=True)
+
+
+@set_app.command("remote")
+def set_remote(url_or_alias: Annotated[str, typer.Argument(help="Server URL or alias.")]) -> None:
+    """Make this the default remote."""
+    from racetrack.server.remote import resolve, save
+
+    data = _config()
+    data["lifecycle_url"] = url_or_alias
+    path = save(data)
+    typer.echo(f"default remote is {resolve(None, data)} (in {path})", err=True)
+
+
+@set_app.command("alias")
+def set_alias(
+    alias: Annotated[str, typer.Argument(help="Short name.")],
+    url: Annotated[str, typer.Argument(help="Server URL.")],
+) -> None:
+    """Name a remote: `--remote ALIAS` then means URL."""
+    from racetrack.server.remote import save
+
+    data = _config()
+    data.setdefault("lifecycle_url_aliases", {})[alias] = url
+    save(data)
+    typer.echo(f"alias {alias} -> {url}", err=True)
+
+
+@set_app.command("credentials")
+def set_credentials(
+    repo_url: Annotated[str, typer.Argument(help="Git repository (or host) URL.")],
+    username: Annotated[str, typer.Argument(help="Git username.")],
+    token: Annotated[str, typer.Argument(help="Git password or access token.")],
+) -> None:
+    """Store git credentials the server uses to clone this repository on deploy."""
+    from racetrack.server.remote import save
+
+    data = _config()
+    data.setdefault("git_credentials", {})[repo_url] = {"username": username, "password": token}
+    save(data)
+    typer.echo(f"git credentials stored for {repo_url}", err=True)
+
+
+@get_app.command("remote")
+def get_remote(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the URL only.")] = False,
+) -> None:
+    """The default remote's Lifecycle URL."""
+    from racetrack.server.remote import resolve
+
+    url = resolve(None, _config())
+    typer.echo(url if quiet else f"Current remote is {url}")
+
+
+@get_app.command("pub")
+def get_pub(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the URL only.")] = False,
+    remote: Remote = None,
+) -> None:
+    """The remote's gateway URL (its external_pub_url)."""
+    from racetrack.server.remote import RemoteError, request
+
+    try:
+        url = request("GET", remote, "/api/v1/info")["external_pub_url"]
+    except RemoteError as error:
+        raise _fail(str(error)) from None
+    typer.echo(url if quiet else f"Current Pub address is {url}")
+
+
+@get_app.command("config")
+def get_config() -> None:
+    """The client config, tokens and passwords masked."""
+    import yaml
+
+    data = _config()
+    for url in data.get("user_auths") or {}:
+        data["user_auths"][url] = "***"
+    for repo in data.get("git_credentials") or {}:
+        data["git_credentials"][repo]["password"] = "***"
+    typer.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the control plane's commands to the `racetrack` CLI."""
     app.command("server")(server)
     app.add_typer(admin_app, name="admin")
+    app.command("login")(login)
+    app.command("logout")(logout)
+    app.add_typer(set_app, name="set")
+    app.add_typer(get_app, name="get")
