@@ -204,8 +204,16 @@ def build_logs(
     path: JobDir = Path("."),
     extra: Overrides = None,
     list_all: Annotated[bool, typer.Option("--list", help="List the job's build logs instead.")] = False,
+    remote: Annotated[
+        str | None, typer.Option("--remote", help="A racetrack server: PATH may then be a job name.")
+    ] = None,
+    version: Annotated[str | None, typer.Option("--version", help="With --remote: the job version.")] = None,
 ) -> None:
     """Print the job's latest build log (kept by `racetrack build`, secrets redacted)."""
+    if remote:
+        from racetrack.server import remote_cli
+
+        return remote_cli.build_logs(remote, path, version, 0)
     from racetrack.builder.logs import job_logs
 
     manifest = load_job_manifest(path, extra)
@@ -256,6 +264,9 @@ JobName = Annotated[str, typer.Argument(help="Job name (the manifest's `name`)."
 JobVersion = Annotated[
     str | None, typer.Option("--version", "-v", help="Job version or 'latest' (default: the highest SemVer).")
 ]
+RemoteOption = Annotated[
+    str | None, typer.Option("--remote", help="A racetrack server's URL or alias: act there, not locally.")
+]
 
 
 @app.command()
@@ -276,8 +287,16 @@ def deploy(
         bool, typer.Option("--verify/--no-verify", help="Fail the deploy when a docs input example fails.")
     ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the build's output too.")] = False,
+    remote: RemoteOption = None,
+    build_context: Annotated[
+        str | None, typer.Option("--build-context", help="With --remote: local (send the files) or git.")
+    ] = None,
 ) -> None:
     """Build the job's image, run it on the Docker engine, wait until it is ready and smoke check it."""
+    if remote:
+        from racetrack.server import remote_cli
+
+        return remote_cli.deploy(load_job_manifest(path, extra), remote, force, build_context)
     from racetrack.builder import BuildError
     from racetrack.builder.config import ConfigError
     from racetrack.deploy import DeployError, DeployOptions, StartFailed
@@ -313,8 +332,13 @@ def deploy(
 def list_jobs(
     name: Annotated[str | None, typer.Argument(help="Only this job.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    remote: RemoteOption = None,
 ) -> None:
     """Deployed jobs: name, version, status (starting/running/error/stopped), URL and age."""
+    if remote:
+        from racetrack.server import remote_cli
+
+        return remote_cli.list_jobs(remote, name, as_json)
     import json
     from datetime import UTC, datetime
 
@@ -337,8 +361,13 @@ def logs(
     version: JobVersion = None,
     tail: Annotated[int | None, typer.Option("--tail", "-n", min=0, help="Only the last N lines.")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    remote: RemoteOption = None,
 ) -> None:
     """Print a deployed job's output (secret values redacted)."""
+    if remote:
+        from racetrack.server import remote_cli
+
+        return remote_cli.logs(remote, name, version, tail)
     from racetrack.deploy.logs import stream_lines
 
     container = _job_container(name, version)
@@ -361,11 +390,19 @@ def call(
     version: JobVersion = None,
     curl: Annotated[bool, typer.Option("--curl", help="Print the equivalent curl command instead.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the result.")] = 300,
+    remote: RemoteOption = None,
 ) -> None:
     """Call a deployed job's endpoint and print the JSON result."""
     import httpx
 
     from racetrack.deploy import calls
+
+    if remote:
+        from racetrack.server import remote_cli
+
+        endpoint, payload = calls.split_arguments(endpoint, payload)
+        body = calls.parse_payload(payload)
+        return remote_cli.call(remote, name, calls.endpoint_path(endpoint), body, version, timeout)
     from racetrack.deploy.registry import deployment_from
     from racetrack.terminal import print_call_response
 
@@ -400,8 +437,13 @@ def delete(
         typer.Option("--version", "-v", help="Job version or 'latest' (default: every version, asks first)."),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete all versions without asking.")] = False,
+    remote: RemoteOption = None,
 ) -> None:
     """Stop and remove a deployed job version, or every version of the job (asks first)."""
+    if remote:
+        from racetrack.server import remote_cli
+
+        return remote_cli.delete(remote, name, version)
     import sys
 
     from racetrack.deploy import DeployError
