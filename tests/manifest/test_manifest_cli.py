@@ -135,3 +135,18 @@ def test_validate_old_names_in_a_real_process_one_notice_and_exit_0(write, job: 
     printed = yaml.safe_load(result.stdout)
     assert (printed["name"], printed["jobtype"]) == ("adder", "python3:latest")
     assert "lang" not in printed and "python" not in printed
+
+
+def test_validate_reads_a_piped_manifest_from_stdin(write, job: Path) -> None:
+    write(MINIMAL.replace("name: adder\n", ""), "jobs/base.yaml")
+    racetrack = Path(sys.executable).with_name("racetrack")
+    piped = "extends: jobs/base.yaml\nname: piped\n"
+    ok = subprocess.run([racetrack, "validate", "-"], input=piped, capture_output=True, text=True, timeout=60,
+                        cwd=job)
+    assert ok.returncode == 0, ok.stderr
+    assert yaml.safe_load(ok.stdout)["name"] == "piped"
+    bad = subprocess.run([racetrack, "validate", "-"], input=piped + "replicas: 0\n", capture_output=True,
+                         text=True, timeout=60, cwd=job, env={**os.environ, "COLUMNS": "400"})
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines()[0] == (
+        "<stdin>:3:11: replicas: 0 is less than the minimum of 1; use 1 or more")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from racetrack.manifest.spelling import canonical
 from racetrack.manifest.validation import schema_problems, sort_problems
 
 MANIFEST_NAMES = ("job.yaml", "fatman.yaml")  # Racetrack's current name first, as Racetrack prefers it
+STDIN = "-"  # the manifest path meaning "read it from standard input" (`cat job.yaml | racetrack validate -`)
+STDIN_NAME = "<stdin>"
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ def find_manifest(path: Path) -> Path:
 def _locate(path: Path) -> tuple[Path, Path | None]:
     """The manifest for `path`, and the other manifest name of its directory when both are there."""
     path = Path(path)
+    if str(path) == STDIN:  # relative paths in it resolve from the working directory
+        return Path.cwd() / STDIN_NAME, None
     if path.is_dir():
         found = [path / name for name in MANIFEST_NAMES if (path / name).is_file()]
         if found:
@@ -56,7 +61,7 @@ def load_manifest(path: Path, overrides: Sequence[str] = (), notify: bool = True
 
     def read_recorded(each: Path) -> Document:
         read.append(each)
-        return read_document(each)
+        return read_document(each, sys.stdin.read() if each == file and str(path) == STDIN else None)
 
     document = resolve_extends(file, read_recorded)
     if ignored is not None and ignored.resolve() not in read:  # not a base of the one used
@@ -83,10 +88,10 @@ def load_manifest(path: Path, overrides: Sequence[str] = (), notify: bool = True
     return Manifest.from_data(data, file, tuple(notices))
 
 
-def read_document(path: Path) -> Document:
-    """Parse one manifest file, which must hold a mapping of fields."""
+def read_document(path: Path, text: str | None = None) -> Document:
+    """Parse one manifest file (or `text` read from it), which must hold a mapping of fields."""
     shown = display_path(path)
-    document = parse_yaml(read_text(path), shown)
+    document = parse_yaml(read_text(path) if text is None else text, shown)
     if document.data is None and document.origins.get((), Origin(Location(shown), plain="")).plain == "":
         needed = ", ".join(dotted(field) for field in required_fields())
         raise ManifestError([Problem(shown, f"the manifest is empty; it needs at least {needed}")])
