@@ -1,3 +1,4 @@
+import math
 from typing import Callable, Dict, List
 
 
@@ -8,7 +9,10 @@ class FatmanEntrypoint:
         :param numbers: Numbers to add.
         :return: Their sum.
         """
-        return sum(numbers)
+        total = sum(numbers)
+        if not math.isfinite(total):
+            raise ValueError("the numbers add up beyond the range of a float")
+        return total
 
     def auxiliary_endpoints(self) -> Dict[str, Callable]:
         """Dict of custom endpoint paths (besides "/perform") handled by Entrypoint methods"""
@@ -25,6 +29,8 @@ class FatmanEntrypoint:
         :return: Dict of feature importance.
         """
         result = self.perform([x, y])
+        if result == 0:
+            raise ValueError("x and y add up to 0: there is no importance to explain")
         return {"x_importance": x / result, "y_importance": y / result}
 
     async def random(self, start: int = 0, end: int = 10) -> int:

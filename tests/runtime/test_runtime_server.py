@@ -279,7 +279,7 @@ def test_ready_waits_for_every_worker_and_live_reports_a_worker_that_cannot_load
     release.touch()  # ... and /ready turns 200 once both workers have
     wait_for(loading, "/ready")
     assert post(loading.url + "/api/v1/perform", {}).json() != loading.process.pid
-    failing = server("--workers", "1", job=job, wait_path="/health", env={"WORKER_INIT": "fail"})
+    failing = server("--workers", "1", job=job, wait_path="/metrics", env={"WORKER_INIT": "fail"})
     live = wait_for(failing, "/live", status=500).json()
     assert live["type"] == "load_error" and "no model file in this worker" in live["error"]
     assert httpx.get(failing.url + "/ready").status_code == 503

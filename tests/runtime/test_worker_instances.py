@@ -59,7 +59,7 @@ def test_a_webview_is_served_by_a_full_instance_in_the_server_process(server, tm
 
 
 def test_a_broken_init_shows_on_live_with_its_type_and_location(server, tmp_path: Path):
-    job = start(server, tmp_path, "BrokenInit", wait_path="/health")
+    job = start(server, tmp_path, "BrokenInit", wait_path="/metrics")
     live = wait_for(job, "/live", status=500).json()
     assert live["type"] == "load_error" and "the model file is missing" in live["error"]
     assert "BrokenInit() failed in __init__" in live["error"]
@@ -74,7 +74,7 @@ def test_a_broken_init_shows_on_live_with_its_type_and_location(server, tmp_path
 def test_endpoints_that_change_in_init_keep_the_job_from_becoming_ready(server, tmp_path: Path):
     env = {"INIT_LOG": str(tmp_path / "inits.log")}
     args = ("--workers", "1", "--entrypoint-class", "InitEnablesEndpoints")
-    job = server(*args, job=JOB, env=env, wait_path="/health")
+    job = server(*args, job=JOB, env=env, wait_path="/metrics")
     live = wait_for(job, "/live", status=500).json()
     assert live["type"] == "load_error"
     assert (

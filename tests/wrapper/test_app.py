@@ -54,7 +54,9 @@ def test_every_error_has_one_shape_and_the_request_id(client_for) -> None:
         assert body["request_id"] == response.headers["x-request-tracing-id"]
         assert "Traceback" not in body["error"]
     assert "mode must be positive" in cases[0][0].json()["error"]
-    assert "KeyError: 'boom'" in cases[1][0].json()["error"]
+    # the job's message verbatim, as Racetrack clients display it; the type goes into the details
+    assert cases[1][0].json()["error"] == "'boom'"
+    assert cases[1][0].json()["details"][0]["exception_type"] == "KeyError"
     assert "builtins.object" in cases[2][0].json()["error"]
 
 
@@ -361,7 +363,7 @@ def test_app_answers_before_loading(tmp_path: Path) -> None:
     write_job(tmp_path, "class A:\n    def perform(self): return 1\n")
     app = JobApp(make_settings(tmp_path))
     client = TestClient(app)  # no lifespan: nothing loads
-    assert client.get("/live").json() == {"live": True, "ready": False}
+    assert client.get("/live").json() == {"live": True, "ready": False, "deployment_timestamp": None}
     ready = client.get("/ready")
     assert ready.status_code == 503 and ready.json()["type"] == "not_ready"
     assert client.post("/api/v1/perform", json={}).status_code == 503

@@ -128,7 +128,7 @@ def test_flask_webview_with_static_dir() -> None:
         client = server.client
         page = client.get("/api/v1/webview/")
         assert page.status_code == 200
-        assert 'href="/pub/fatman/python-ui-flask/0.0.1/api/v1/webview/static/style.css"' in page.text
+        assert 'href="/pub/job/python-ui-flask/0.0.1/api/v1/webview/static/style.css"' in page.text
         same_page = client.get("/pub/fatman/python-ui-flask/0.0.1/api/v1/webview/")
         assert same_page.text == page.text
         assert client.post("/api/v1/webview/postme", json={"a": 1}).json() == {"hello": {"a": 1}}

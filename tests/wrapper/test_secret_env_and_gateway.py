@@ -27,7 +27,7 @@ def test_secret_env_file_reaches_the_job_in_the_server_and_worker_processes(tmp_
 
 def test_missing_secret_env_file_fails_the_load_with_a_clear_error_on_live(tmp_path: Path):
     missing = tmp_path / "nowhere.env"
-    with job_server(ENV_JOB, {"RACETRACK_SECRET_ENV_FILE": str(missing)}, wait_path="/health") as server:
+    with job_server(ENV_JOB, {"RACETRACK_SECRET_ENV_FILE": str(missing)}, wait_path="/metrics") as server:
         live = wait_for(server, "/live", 500)
         body = live.json()
         assert body["type"] == "load_error"
@@ -39,7 +39,7 @@ def test_missing_secret_env_file_fails_the_load_with_a_clear_error_on_live(tmp_p
 def test_unparsable_secret_env_file_fails_the_load_without_quoting_it(tmp_path: Path):
     secrets = tmp_path / "secrets.env"
     secrets.write_text("API_KEY=fine\nthis line is s3cr3t garbage\n")
-    with job_server(ENV_JOB, {"RACETRACK_SECRET_ENV_FILE": str(secrets)}, wait_path="/health") as server:
+    with job_server(ENV_JOB, {"RACETRACK_SECRET_ENV_FILE": str(secrets)}, wait_path="/metrics") as server:
         body = wait_for(server, "/live", 500).json()
         assert "line 2" in body["error"] or ":2" in body["error"]
         assert "s3cr3t" not in body["error"] and "s3cr3t" not in server.output()

@@ -30,7 +30,7 @@ def test_server_answers_while_init_runs_then_becomes_ready(tmp_path: Path) -> No
     args = ["--entrypoint-path", "entrypoint.py", "--root", str(tmp_path), "--name", "slow"]
     with job_server(args, wait_path="/live") as server:
         client = server.client
-        assert client.get("/live").json() == {"live": True, "ready": False}
+        assert client.get("/live").json() == {"live": True, "ready": False, "deployment_timestamp": None}
         assert client.get("/ready").status_code == 503
         busy = client.post("/api/v1/perform", json={"x": 1})
         assert busy.status_code == 503 and busy.json()["type"] == "not_ready"
@@ -47,7 +47,7 @@ def test_failed_load_reports_type_and_location_and_logs_traceback(tmp_path: Path
         "    def perform(self):\n        return 1\n",
     )
     args = ["--entrypoint-path", "entrypoint.py", "--root", str(tmp_path)]
-    with job_server(args, wait_path="/health") as server:
+    with job_server(args, wait_path="/metrics") as server:
         live = wait_for(server, "/live", status=500)
         body = live.json()
         assert body["type"] == "load_error" and "JSONDecodeError" in body["error"]

@@ -12,7 +12,7 @@ from server_process import job_server
 STARLETTE_UI_JOB = """
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 
 class Job:
@@ -30,11 +30,12 @@ class Job:
             scope = request.scope
             return JSONResponse({"raw_path": scope["raw_path"].decode(), "path": scope["path"]})
 
+        # routes relative to the webview's root, as Racetrack mounts an ASGI webview
         routes = [Route("/", page), Route("/echo", echo, methods=["POST"]), Route("/raw/{rest:path}", raw)]
-        return Starlette(routes=[Mount(base_url, routes=routes)])
+        return Starlette(routes=routes)
 """
 
-BASE = "/pub/fatman/asgi-ui/0.0.1/api/v1/webview"
+BASE = "/pub/job/asgi-ui/0.0.1/api/v1/webview"
 
 
 def test_starlette_webview_through_a_real_server(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
+from starlette.routing import Match
 from starlette.types import Message, Receive, Scope, Send
 
 from racetrack.protocol import GATEWAY_TOKEN_HEADER
@@ -24,6 +25,7 @@ from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.contract import Endpoint
 from racetrack.wrapper.dispatch import CallError, CallStream, Dispatcher, ShuttingDown
 from racetrack.wrapper.encoding import encode_json, encode_result
+from racetrack.wrapper.endpoints_v2 import EndpointsV2
 from racetrack.wrapper.job import Job, describe_route_mismatch, load_job
 from racetrack.wrapper.loader import LoadError
 from racetrack.wrapper.logs import AccessLog
@@ -34,6 +36,7 @@ from racetrack.wrapper.metrics import (
     CallMetrics,
     EndpointMetrics,
     EntrypointMetricsCollector,
+    RacetrackNames,
     metric_names,
     new_registry,
     render,
@@ -89,6 +92,7 @@ class JobApp:
         self.runtime = runtime = settings.runtime
         self.registry = registry or new_registry()
         self.metrics = CallMetrics(self.registry)
+        self.registry.register(RacetrackNames(self.metrics))
         self.drain = Drain()
         self.access_log = AccessLog()
         self.load_error: LoadError | None = None
@@ -121,6 +125,8 @@ class JobApp:
         self._docs_cache: dict[str, bytes] = {}
         self._prefix = re.compile(rf"/pub/(?:fatman|job)/{re.escape(settings.name)}/[A-Za-z0-9._+-]+(?=/|$)")
         self._loading: asyncio.Future[None] | None = None
+        # `jobtype_extra.home_page`: where `/` (and `/pub/job/{name}/{version}/`) redirects
+        self.home_page = "/" + (getattr(runtime, "home_page", None) or "/docs").lstrip("/")
 
     @property
     def ready(self) -> bool:
@@ -293,12 +299,13 @@ class JobApp:
         except ValueError as exc:
             status = 400
             logger.info("%s rejected the input: %s", route.url, exc)
-            await send_error(send, HTTPError(400, "bad_request", f"{route.url}: {exc}"), request_id)
+            error = HTTPError(400, "bad_request", _verbatim(exc), _raised_in(route, exc))
+            await send_error(send, error, request_id)
         except Exception as exc:
             status = 500
             logger.exception("%s failed", route.url)
-            message = f"{route.url} failed: {exception_name(exc)}: {exc}"
-            await send_error(send, HTTPError(500, "internal_error", message), request_id)
+            error = HTTPError(500, "internal_error", _verbatim(exc), _raised_in(route, exc))
+            await send_error(send, error, request_id)
         finally:
             self.metrics.call_finished(route.metrics, started_at, status)
         return status
@@ -323,7 +330,7 @@ class JobApp:
         """Every route but the call fast path; returns the status."""
         method = scope["method"]
         if path in ("", "/"):
-            return await _redirect(send, prefix + "/docs", request_id)
+            return await _redirect(send, prefix + self.home_page, request_id)
         handler = self._get_routes.get(path)
         if handler is not None:
             if method not in ("GET", "HEAD"):
@@ -342,6 +349,10 @@ class JobApp:
             raise self._not_ready()
         if path in self._calls:
             raise method_not_allowed(method, path, "POST")
+        if self.job is not None and self.job.endpoints_v2 is not None and path.startswith(API + "/"):
+            served = await self._serve_v2(self.job.endpoints_v2, prefix, scope, receive, send, request_id)
+            if served is not None:
+                return served
         if path in ("/docs", "/redoc", "/openapi.json"):
             if method not in ("GET", "HEAD"):
                 raise method_not_allowed(method, path, "GET")
@@ -349,6 +360,28 @@ class JobApp:
             await send_response(send, 200, body, request_id, content_type, include_body=method == "GET")
             return 200
         return await self._serve_files(path, prefix, scope, receive, send, request_id)
+
+    async def _serve_v2(
+        self, v2: EndpointsV2, prefix: str, scope: Scope, receive: Receive, send: Send, request_id: str
+    ) -> int | None:
+        """A call to an auxiliary_endpoints_v2() route (None when no route has this path)."""
+        child = {**scope, "root_path": scope.get("root_path", "") + prefix + API}
+        match, route = v2.match(child)
+        if match is Match.NONE or route is None:
+            return None
+        if match is Match.PARTIAL:
+            allowed = ", ".join(sorted(getattr(route, "methods", None) or ()))
+            raise method_not_allowed(scope["method"], scope["path"], allowed)
+        metrics = self.metrics.for_endpoint(getattr(route, "path", scope["path"]))
+        started_at = self.metrics.call_started(metrics)
+        tagged = _TaggedSend(send, request_id)
+        context_token = self.request_context.set(Request(scope, receive))
+        try:
+            await v2.app(child, receive, tagged)
+        finally:
+            self.request_context.reset(context_token)
+            self.metrics.call_finished(metrics, started_at, tagged.status)
+        return tagged.status
 
     async def _serve_files(
         self, path: str, prefix: str, scope: Scope, receive: Receive, send: Send, request_id: str
@@ -386,9 +419,9 @@ class JobApp:
             if path == "/openapi.json":
                 cached = encode_json(openapi.with_server(self.job.openapi, prefix))
             elif path == "/docs":
-                cached = openapi.swagger_ui_html(prefix, title)
+                cached = openapi.swagger_ui_html(prefix, title + " - Swagger UI")
             else:
-                cached = openapi.redoc_html(prefix, title)
+                cached = openapi.redoc_html(prefix, title + " - ReDoc")
             if len(self._docs_cache) < 64:  # prefixes vary only by version string; keep the cache bounded
                 self._docs_cache[key] = cached
         return cached, (JSON if path == "/openapi.json" else HTML)
@@ -405,7 +438,7 @@ class JobApp:
     def _not_ready(self) -> HTTPError:
         failure = self.failure
         if failure is not None:
-            return HTTPError(503, "not_ready", f"the job failed to load: {failure}", _details(failure))
+            return HTTPError(503, "not_ready", _load_failure(failure), _details(failure))
         what = "the worker processes are" if self.job is not None else "the job is"
         return HTTPError(
             503,
@@ -420,14 +453,15 @@ class JobApp:
         if failure is not None:
             body = encode_json(
                 {
-                    "error": f"the job failed to load: {failure}",
+                    "error": _load_failure(failure),
                     "type": "load_error",
                     "details": _details(failure),
                     "request_id": request_id_var.get(),
                 }
             )
             return 500, body, JSON
-        return 200, encode_json({"live": True, "ready": self.ready}), JSON
+        timestamp = self.settings.deployment_timestamp or None
+        return 200, encode_json({"live": True, "ready": self.ready, "deployment_timestamp": timestamp}), JSON
 
     async def _ready(self, prefix: str) -> tuple[int, bytes, bytes]:
         if self.drain.draining or not self.ready:
@@ -449,17 +483,24 @@ class JobApp:
     async def _health(self, prefix: str) -> tuple[int, bytes, bytes]:
         settings = self.settings
         error = None if self.ready else self._not_ready().message
+        failure = self.failure
+        if failure is not None:
+            error = _load_failure(failure)
         body = {
+            "service": "job",
             "name": settings.name,
             "version": settings.version,
+            "job_name": settings.name,  # Racetrack's keys, beside ours
+            "job_version": settings.version,
             "git_version": settings.git_version or None,  # null when not deployed by a platform
+            "deployed_by_racetrack_version": settings.deployed_by or None,
             "deployment_timestamp": settings.deployment_timestamp or None,
-            "live": self.failure is None,
+            "live": failure is None,
             "ready": self.ready,
             "status": "pass" if self.ready else "fail",
             "error": error,
         }
-        return 200, encode_json(body), JSON
+        return (200 if self.ready else 500), encode_json(body), JSON
 
     async def _metrics(self, prefix: str) -> tuple[int, bytes, bytes]:
         body = await asyncio.get_running_loop().run_in_executor(None, render, self.registry)
@@ -496,6 +537,20 @@ class JobApp:
                 self.dispatcher.shutdown_threads()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _verbatim(exc: BaseException) -> str:
+    """The job's exception message as Racetrack clients display it (its type when it has none)."""
+    return str(exc) or exception_name(exc)
+
+
+def _raised_in(route: CallRoute, exc: BaseException) -> list[dict[str, Any]]:
+    return [{"endpoint": route.url, "exception_type": exception_name(exc)}]
+
+
+def _load_failure(failure: LoadError) -> str:
+    """The load error as /live, /ready and /health give it: ours, then Racetrack's `cause=` part."""
+    return f"the job failed to load: {failure}, cause={failure.exception_type}"
 
 
 def _details(failure: LoadError) -> list[dict[str, Any]]:

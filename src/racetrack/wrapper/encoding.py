@@ -112,6 +112,9 @@ def _stdlib_fallback(value: Any) -> Any:
 
 def _fallback(value: Any) -> Any:
     """Convert what orjson cannot encode natively into something it can."""
+    to_json = getattr(type(value), "__to_json__", None)
+    if to_json is not None:  # Racetrack's hook for custom result types
+        return to_json(value)
     if hasattr(value, "model_dump"):  # pydantic v2 models
         return value.model_dump(mode="json")
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):  # non-contiguous arrays, odd dtypes

@@ -10,6 +10,7 @@ from typing import Any
 
 from racetrack.wrapper.contract import Endpoint, build_endpoint, check_example
 from racetrack.wrapper.encoding import encode_json
+from racetrack.wrapper.endpoints_v2 import EndpointsV2, build_endpoints_v2
 from racetrack.wrapper.loader import LoadError, error_from_exception, instantiate, load_entrypoint_class
 from racetrack.wrapper.openapi import JobInfo, build_openapi
 from racetrack.wrapper.settings import JobSettings
@@ -38,6 +39,7 @@ class Job:
     openapi: dict[str, Any]
     parameters_json: bytes
     initialized: bool = True  # False: derived from an instance whose __init__ has not run
+    endpoints_v2: EndpointsV2 | None = None  # auxiliary_endpoints_v2(), served in the server process
 
     @property
     def routes(self) -> Routes:
@@ -57,6 +59,8 @@ def load_job(settings: JobSettings, *, calls_run_here: bool = True) -> Job:
     if not calls_run_here:
         if getattr(entrypoint_class, "webview_app", None) is not None:
             reason = "it defines webview_app(), which the server process serves"
+        elif getattr(entrypoint_class, "auxiliary_endpoints_v2", None) is not None:
+            reason = "it defines auxiliary_endpoints_v2(), which the server process serves"
         else:
             try:
                 return _derive_job(entrypoint_class.__new__(entrypoint_class), settings, initialized=False)
@@ -125,14 +129,28 @@ def _derive_job(entrypoint: object, settings: JobSettings, *, initialized: bool 
     except Exception as exc:
         raise error_from_exception("webview_app() failed", exc, settings.root) from exc
     info = JobInfo(settings.name, settings.version, endpoints[0].docs.description)
+    document = build_openapi(info, endpoints, statics, webview is not None)
+    endpoints_v2 = None
+    if getattr(entrypoint, "auxiliary_endpoints_v2", None) is not None:
+        configs = _user_call(entrypoint, "auxiliary_endpoints_v2", root, [])
+        try:
+            endpoints_v2 = build_endpoints_v2(configs, settings.name, settings.version)
+            paths, schemas = endpoints_v2.openapi_paths()
+        except LoadError:
+            raise
+        except Exception as exc:
+            raise error_from_exception("auxiliary_endpoints_v2() cannot be served", exc, root) from exc
+        document["paths"].update(paths)
+        document["components"]["schemas"].update(schemas)
     return Job(
         entrypoint=entrypoint,
         endpoints=endpoints,
         statics=statics,
         webview=webview,
-        openapi=build_openapi(info, endpoints, statics, webview is not None),
+        openapi=document,
         parameters_json=encode_json([parameter.as_json() for parameter in endpoints[0].parameters]),
         initialized=initialized,
+        endpoints_v2=endpoints_v2,
     )
 
 

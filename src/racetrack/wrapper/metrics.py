@@ -21,7 +21,12 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
@@ -97,6 +102,68 @@ class CallMetrics:
         self.in_progress.dec()
         self.finished.inc()
         self.last_call.set(time.time())
+
+
+class RacetrackNames(Collector):
+    """Racetrack's job metric names and labels (requests_started_total, request_duration, ...), read from
+    ours at scrape time so that dashboards built on Racetrack keep working at no cost per call.
+
+    `request_internal_errors_total` counts calls answered 4xx or 5xx (Racetrack: any exception, 400s
+    included); `request_duration` has our buckets.
+    """
+
+    def __init__(self, calls: CallMetrics) -> None:
+        self.calls = calls
+
+    def collect(self) -> Iterator[Metric]:
+        calls = self.calls
+        started = CounterMetricFamily("requests_started", "Total number of started requests calling the job")
+        started.add_metric([], _value(calls.started))
+        done = CounterMetricFamily("requests_done", "Total number of finished requests calling the job")
+        done.add_metric([], _value(calls.finished))
+        endpoint_started = CounterMetricFamily(
+            "endpoint_requests_started", "Total number of started requests per endpoint", labels=["endpoint"]
+        )
+        errors = CounterMetricFamily(
+            "request_internal_errors", "Failed calls per endpoint (answered 4xx or 5xx)", labels=["endpoint"]
+        )
+        failed: dict[str, float] = {}
+        for sample in _samples(calls._errors, "_total"):
+            endpoint = sample.labels["endpoint"]
+            failed[endpoint] = failed.get(endpoint, 0.0) + sample.value
+        for sample in _samples(calls._calls, "_total"):
+            endpoint = sample.labels["endpoint"]
+            endpoint_started.add_metric([endpoint], sample.value)
+            errors.add_metric([endpoint], failed.get(endpoint, 0.0))
+        duration = HistogramMetricFamily(
+            "request_duration", "Duration of calls in seconds", labels=["endpoint"]
+        )
+        buckets: dict[str, list[tuple[str, float]]] = {}
+        sums: dict[str, float] = {}
+        for sample in _samples(calls._duration):
+            endpoint = sample.labels["endpoint"]
+            if sample.name.endswith("_bucket"):
+                buckets.setdefault(endpoint, []).append((sample.labels["le"], sample.value))
+            elif sample.name.endswith("_sum"):
+                sums[endpoint] = sample.value
+        for endpoint, endpoint_buckets in buckets.items():
+            duration.add_metric([endpoint], endpoint_buckets, sums.get(endpoint, 0.0))
+        last = GaugeMetricFamily(
+            "last_call_timestamp", "Timestamp (in seconds) of the last request calling the job"
+        )
+        last.add_metric([], _value(calls.last_call))
+        yield from (started, done, endpoint_started, errors, duration, last)
+
+
+def _samples(metric: Any, suffix: str = "") -> Iterator[Any]:
+    for family in metric.collect():
+        for sample in family.samples:
+            if sample.name.endswith(suffix):
+                yield sample
+
+
+def _value(metric: Any) -> float:
+    return next((sample.value for sample in _samples(metric) if not sample.name.endswith("_created")), 0.0)
 
 
 def new_registry() -> CollectorRegistry:

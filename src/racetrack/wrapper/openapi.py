@@ -112,6 +112,9 @@ def build_openapi(
         paths["/api/v1/webview/{path}"] = {"get": operation}
     for route, summary in _HEALTH_ROUTES.items():
         paths[route] = {"get": _get_operation(summary, "Health", _HEALTH_ERRORS[route])}
+    paths["/health"]["get"]["responses"]["500"] = {
+        "description": "The job is not live or not ready: the same body, with status fail (as Racetrack)"
+    }
     components = dict(definitions.get("$defs", {}))  # ErrorBody and every request model land here
     return {
         "openapi": "3.1.0",

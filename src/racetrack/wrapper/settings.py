@@ -8,14 +8,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from racetrack.manifest import Manifest, PythonSettings
+from racetrack.protocol import (
+    ENV_DEPLOYMENT_TIMESTAMP,
+    ENV_FATMAN_NAME,
+    ENV_FATMAN_VERSION,
+    ENV_GIT_VERSION,
+    ENV_JOB_NAME,
+    ENV_JOB_VERSION,
+    ENV_PUB_URL,
+    PUB_PREFIXES,
+)
+
+ENV_JOB_DEPLOYMENT_TIMESTAMP = "JOB_DEPLOYMENT_TIMESTAMP"  # Racetrack's name of DEPLOYMENT_TIMESTAMP
+ENV_DEPLOYED_BY_RACETRACK_VERSION = "DEPLOYED_BY_RACETRACK_VERSION"
 
 # Every environment variable the wrapper reads; each must be reserved in fatman.schema.json.
 WRAPPER_ENV_VARS: tuple[str, ...] = (
-    "PUB_URL",
-    "FATMAN_NAME",
-    "FATMAN_VERSION",
-    "GIT_VERSION",
-    "DEPLOYMENT_TIMESTAMP",
+    ENV_PUB_URL,
+    ENV_JOB_NAME,
+    ENV_JOB_VERSION,
+    ENV_FATMAN_NAME,
+    ENV_FATMAN_VERSION,
+    ENV_GIT_VERSION,
+    ENV_DEPLOYMENT_TIMESTAMP,
 )
 
 
@@ -30,7 +45,8 @@ class JobSettings:
     root: Path = field(default_factory=Path.cwd)
     git_version: str = ""
     deployment_timestamp: str = ""
-    pub_url: str = ""
+    pub_url: str = ""  # the gateway's address, for job-to-job calls (racetrack_job_wrapper.call_job)
+    deployed_by: str = ""  # the Racetrack (or racetrack) version that deployed the job
     python: PythonSettings | None = None  # the manifest's `python:` section; None: the schema's defaults
 
     @property
@@ -40,8 +56,8 @@ class JobSettings:
 
     @property
     def public_prefix(self) -> str:
-        """The URL prefix a gateway serves this job under (`PUB_URL`, else Racetrack's default)."""
-        return (self.pub_url or f"/pub/fatman/{self.name}/{self.version}").rstrip("/")
+        """The path prefix the gateway serves this job under: `/pub/job/{name}/{version}`, as in Racetrack."""
+        return f"{PUB_PREFIXES[0]}/{self.name}/{self.version}"
 
     @property
     def entrypoint_file(self) -> Path:
@@ -61,12 +77,13 @@ def settings_from_env(
     return JobSettings(
         entrypoint_path=entrypoint_path,
         entrypoint_class=entrypoint_class or None,
-        name=name or env.get("FATMAN_NAME") or Path(entrypoint_path).stem,
-        version=version or env.get("FATMAN_VERSION") or "0.0.1",
+        name=name or _env_name(env) or Path(entrypoint_path).stem,
+        version=version or _env_version(env) or "0.0.1",
         root=(root or Path.cwd()).resolve(),
-        git_version=env.get("GIT_VERSION", ""),
-        deployment_timestamp=env.get("DEPLOYMENT_TIMESTAMP", ""),
-        pub_url=env.get("PUB_URL", ""),
+        git_version=env.get(ENV_GIT_VERSION, ""),
+        deployment_timestamp=env.get(ENV_DEPLOYMENT_TIMESTAMP) or env.get(ENV_JOB_DEPLOYMENT_TIMESTAMP, ""),
+        pub_url=env.get(ENV_PUB_URL, ""),
+        deployed_by=env.get(ENV_DEPLOYED_BY_RACETRACK_VERSION, ""),
         python=python,
     )
 
@@ -76,8 +93,16 @@ def settings_from_manifest(manifest: Manifest) -> JobSettings:
     return settings_from_env(
         entrypoint_path=manifest.python.entrypoint_path,
         entrypoint_class=manifest.python.entrypoint_class,
-        name=os.environ.get("FATMAN_NAME") or manifest.name,
-        version=os.environ.get("FATMAN_VERSION") or manifest.version,
+        name=_env_name(os.environ) or manifest.name,
+        version=_env_version(os.environ) or manifest.version,
         root=manifest.root,
         python=manifest.python,
     )
+
+
+def _env_name(env: Mapping[str, str]) -> str:
+    return env.get(ENV_JOB_NAME) or env.get(ENV_FATMAN_NAME) or ""
+
+
+def _env_version(env: Mapping[str, str]) -> str:
+    return env.get(ENV_JOB_VERSION) or env.get(ENV_FATMAN_VERSION) or ""

@@ -40,7 +40,7 @@ def error_record(exc: BaseException) -> dict[str, Any]:
     elif isinstance(exc, ValueError):
         kind, message = "bad_request", str(exc)
     else:
-        kind, message = "internal_error", f"{exception_name(exc)}: {exc}"
+        kind, message = "internal_error", str(exc) or exception_name(exc)  # verbatim, as Racetrack
     return {"error": message, "type": kind, "details": None, "request_id": request_id_var.get()}
 
 

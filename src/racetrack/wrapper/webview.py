@@ -18,9 +18,12 @@ WEBVIEW_PATH = "/webview"
 class Webview:
     """The user's web app, seeing request paths under `base_url` whatever prefix the request came in with."""
 
-    def __init__(self, app: ASGIApp, base_url: str, static_dir: Path | None) -> None:
+    def __init__(self, app: ASGIApp, base_url: str, static_dir: Path | None, asgi: bool = False) -> None:
         self.app = app
         self.base_url = base_url
+        # As Racetrack mounts it: an ASGI app (FastAPI, Starlette) routes on paths relative to its
+        # root_path; a WSGI app (Flask) sees the whole path, base_url included, in PATH_INFO.
+        self.root_path = base_url if asgi else ""
         self._raw_base = quote(base_url).encode()
         self.static = (
             StaticServer(StaticEndpoint(WEBVIEW_PATH + "/static", static_dir)) if static_dir else None
@@ -29,7 +32,7 @@ class Webview:
     async def __call__(self, subpath: str, scope: Scope, receive: Receive, send: Send) -> None:
         path = self.base_url + subpath
         raw_path = self._raw_base + raw_suffix(scope, subpath)
-        child = {**scope, "path": path, "raw_path": raw_path, "root_path": ""}
+        child = {**scope, "path": path, "raw_path": raw_path, "root_path": self.root_path}
         await self.app(child, receive, send)
 
 
@@ -52,8 +55,9 @@ def build_webview(entrypoint: object, base_url: str, root: Path) -> Webview | No
     if app is None:
         return None
     static_dir = root / "static"
-    asgi_app: ASGIApp = app if is_asgi_app(app) else WSGIMiddleware(app)
-    return Webview(asgi_app, base_url, static_dir if static_dir.is_dir() else None)
+    asgi = is_asgi_app(app)
+    asgi_app: ASGIApp = app if asgi else WSGIMiddleware(app)
+    return Webview(asgi_app, base_url, static_dir if static_dir.is_dir() else None, asgi)
 
 
 def is_asgi_app(app: Any) -> bool:
