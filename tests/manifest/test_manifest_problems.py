@@ -159,6 +159,16 @@ def test_a_field_under_both_its_names_is_a_problem(write) -> None:
     ]
 
 
+def test_other_job_types_sections_are_explained(write) -> None:
+    write(with_fields("golang: {gomod: go.mod}\nwrapper_properties: {max_concurrency: 2}\n"))
+    assert problems() == [
+        "fatman.yaml:8:1: golang: unknown field 'golang': it configures Racetrack's Go job type; racetrack "
+        "runs python3 jobs only (jobtype: python3, settings under jobtype_extra)",
+        "fatman.yaml:9:1: wrapper_properties: unknown field 'wrapper_properties': it is an old Racetrack "
+        "name of the job type settings; move its entries to jobtype_extra",
+    ]
+
+
 def test_missing_required_fields_point_at_the_enclosing_mapping(write) -> None:
     write("""\
         # the job

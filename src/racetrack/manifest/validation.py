@@ -72,8 +72,11 @@ def _explain(
         yield (*path, instance), True, _custom(instance, schema, error)
     elif error.validator == "additionalProperties" and isinstance(instance, dict):
         known = [name for name, sub in schema.get("properties", {}).items() if not sub.get("deprecated")]
+        foreign = manifest_schema()["foreignFields"] if not (*prefix, *path) else {}
         for name in instance:
-            if name not in known:
+            if name in foreign:
+                yield (*path, name), True, f"unknown field {name!r}: it {foreign[name]}"
+            elif name not in known:
                 yield (*path, name), True, f"unknown field {name!r}{_suggest(name, known)}"
     elif error.validator == "anyOf" and required_choice(schema) and isinstance(instance, dict):
         name = schema["anyOf"][0]["required"][0]  # the current spelling of a field with several
