@@ -19,8 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bench import machine
-from bench.process import SCRUBBED_ENV, ServerFailed, _cpu_ticks, free_port
+from bench.process import SCRUBBED_ENV, ServerFailed, _cpu_ticks, core_busy_seconds, free_port
 from bench.report import update_document
+from bench.runner import own_cpu_seconds
 from bench.wrk import LoadResult, run_wrk, wrk_path
 from racetrack.protocol import ENV_GATEWAY_TOKEN, gateway_token
 
@@ -148,6 +149,7 @@ class Sample:
     result: LoadResult
     gateway_cpu_s: float
     job_cpu_s: float
+    foreign_pct: float  # CPU other processes took on the two cores, as a share of one core
 
 
 @dataclass
@@ -236,18 +238,17 @@ def measure(
                     for mode in order if turn % 2 == 0 else order[::-1]:
                         port, path, script = scripts[mode]
                         gateway_before, job_before = gateway.cpu_s(), job.cpu_s()
+                        own_before = own_cpu_seconds()
+                        busy_before = core_busy_seconds(job_cpu) + core_busy_seconds(gateway_cpu)
                         result = run_wrk(f"http://127.0.0.1:{port}{path}", script, count, TURN_S, wrk_cpu)
                         if result.error_count:
                             raise ServerFailed(f"{mode}: errors during load {result.errors}")
-                        results.samples.append(
-                            Sample(
-                                mode,
-                                count,
-                                result,
-                                gateway.cpu_s() - gateway_before,
-                                job.cpu_s() - job_before,
-                            )
-                        )
+                        gateway_used, job_used = gateway.cpu_s() - gateway_before, job.cpu_s() - job_before
+                        busy = core_busy_seconds(job_cpu) + core_busy_seconds(gateway_cpu) - busy_before
+                        foreign = busy - gateway_used - job_used - (own_cpu_seconds() - own_before)
+                        foreign_pct = max(0.0, foreign) / result.duration_s * 100
+                        sample = Sample(mode, count, result, gateway_used, job_used, foreign_pct)
+                        results.samples.append(sample)
                 log(f"round {round_index + 1}/{rounds}, {count} connection(s): done")
         return results
     finally:
@@ -271,6 +272,7 @@ class Summary:
     p99_ms: float
     gateway_cpu_us: float
     job_cpu_us: float
+    foreign_pct: float
 
 
 def summarize(samples: list[Sample]) -> Summary:
@@ -282,6 +284,7 @@ def summarize(samples: list[Sample]) -> Summary:
         p99_ms=statistics.median(s.result.p99_ms for s in samples),
         gateway_cpu_us=sum(s.gateway_cpu_s for s in samples) / max(requests, 1) * 1e6,
         job_cpu_us=sum(s.job_cpu_s for s in samples) / max(requests, 1) * 1e6,
+        foreign_pct=statistics.median(s.foreign_pct for s in samples),
     )
 
 
@@ -319,8 +322,9 @@ def render(
         f"Measured {started}, took {elapsed_s / 60:.1f} min. CPU: {info.get('CPU', '?')}; "
         f"Python {info.get('Python', '?')}; git {info.get('Git revision', '?')}.",
         "",
-        "| connections | mode | calls/s | p50 ms | p99 ms | gateway CPU µs/call | job CPU µs/call |",
-        "|---|---|---|---|---|---|---|",
+        "| connections | mode | calls/s | p50 ms | p99 ms | gateway CPU µs/call | job CPU µs/call "
+        "| other processes' CPU (median, % of a core) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
     for count in connections:
@@ -329,7 +333,8 @@ def render(
             gateway_cpu = f"{summary.gateway_cpu_us:.0f}" if mode == "gateway" else "—"
             lines.append(
                 f"| {count} | {mode} | {summary.calls_per_s:,.0f} | {summary.p50_ms:.2f} "
-                f"| {summary.p99_ms:.2f} | {gateway_cpu} | {summary.job_cpu_us:.0f} |"
+                f"| {summary.p99_ms:.2f} | {gateway_cpu} | {summary.job_cpu_us:.0f} "
+                f"| {summary.foreign_pct:.0f}% |"
             )
         ratio = through.calls_per_s / direct.calls_per_s
         added = through.p50_ms - direct.p50_ms
