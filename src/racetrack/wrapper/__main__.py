@@ -12,6 +12,7 @@ from pathlib import Path
 
 from racetrack.manifest import load_manifest
 from racetrack.wrapper.connections import ConnectionLimits
+from racetrack.wrapper.flags import RUNTIME_FIELDS, runtime_flags
 from racetrack.wrapper.job import load_job
 from racetrack.wrapper.loader import LoadError
 from racetrack.wrapper.server import DEFAULT_HOST, DEFAULT_PORT, ListenError, serve
@@ -52,22 +53,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0,
         help="open connections; beyond it idle ones are closed, else calls get 503 (0: from ulimit -n)",
     )
-    knobs = run.add_argument_group("runtime", "override the manifest's python: settings (or their defaults)")
-    for name, kind, minimum, text in RUNTIME_FLAGS:
-        flag = "--" + name.replace("_", "-")
-        knobs.add_argument(flag, dest=name, type=_in_range(kind, minimum, flag), help=text)
+    knobs = run.add_argument_group(
+        "runtime",
+        "override the manifest's jobtype_extra settings (or their defaults), within its schema's bounds",
+    )
+    for flag in runtime_flags():
+        knobs.add_argument(flag.flag, dest=flag.field, type=flag.parse, help=flag.help)
     return parser.parse_args(argv)
-
-
-# (python: field, type, minimum, help) of the runtime knobs `run` can override
-RUNTIME_FLAGS = (
-    ("workers", int, 0, "worker processes (0: calls run in this process)"),
-    ("max_concurrency", int, 1, "calls executing at once"),
-    ("max_queue", int, 0, "calls allowed to wait for a free slot; more get 429"),
-    ("request_timeout", float, 0.001, "seconds a call may take before 504"),
-    ("max_body_bytes", int, 1, "largest request body; larger ones get 413"),
-    ("shutdown_grace", float, 0, "seconds calls in flight may finish after SIGTERM"),
-)
 
 
 def _in_range(
@@ -109,7 +101,7 @@ def settings_from_args(args: argparse.Namespace) -> JobSettings:
         settings = settings_from_env(
             args.entrypoint_path, args.entrypoint_class, args.name, args.version, args.root
         )
-    knobs = {name: value for name, *_ in RUNTIME_FLAGS if (value := getattr(args, name, None)) is not None}
+    knobs = {name: value for name in RUNTIME_FIELDS if (value := getattr(args, name, None)) is not None}
     return dataclasses.replace(settings, python=dataclasses.replace(settings.runtime, **knobs))
 
 
