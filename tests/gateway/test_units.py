@@ -29,7 +29,8 @@ BASE = "/pub/job/adder/1.2.0"
     ],
 )
 def test_location_stays_under_pub(location: str, expected: str) -> None:
-    assert rewrite_location(location.encode(), REPLICA, BASE, "/pub").decode() == expected
+    replicas = ("http://10.0.0.9:7000", REPLICA)
+    assert rewrite_location(location.encode(), replicas, BASE, "/pub").decode() == expected
 
 
 def test_token_from_header_then_cookie() -> None:

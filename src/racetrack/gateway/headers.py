@@ -113,7 +113,11 @@ def job_request_headers(
 
 
 def caller_response_headers(
-    headers: list[tuple[bytes, bytes]], request_id: str, replica: str, job_base: str, pub_prefix: str
+    headers: list[tuple[bytes, bytes]],
+    request_id: str,
+    replicas: tuple[str, ...],
+    job_base: str,
+    pub_prefix: str,
 ) -> list[tuple[bytes, bytes]]:
     """The job's answer headers as the caller gets them: hop-by-hop dropped, tracing id echoed,
     Location kept under /pub."""
@@ -123,7 +127,7 @@ def caller_response_headers(
         if name in HOP_BY_HOP:
             continue
         if name == b"location":
-            value = rewrite_location(value, replica, job_base, pub_prefix)
+            value = rewrite_location(value, replicas, job_base, pub_prefix)
         elif name == TRACING:
             has_tracing = True
         out.append((name, value))
@@ -132,13 +136,13 @@ def caller_response_headers(
     return out
 
 
-def rewrite_location(value: bytes, replica: str, job_base: str, pub_prefix: str) -> bytes:
-    """A redirect to the replica itself becomes host-relative; a path outside /pub is put under the job's
-    base (`/pub/job/{name}/{version}`); redirects elsewhere are left alone."""
+def rewrite_location(value: bytes, replicas: tuple[str, ...], job_base: str, pub_prefix: str) -> bytes:
+    """A redirect to one of the job's replicas becomes host-relative; a path outside /pub is put under the
+    job's base (`/pub/job/{name}/{version}`); redirects elsewhere are left alone."""
     text = value.decode("latin-1")
     parts = urlsplit(text)
     if parts.scheme or parts.netloc:
-        if f"{parts.scheme}://{parts.netloc}".rstrip("/") != replica.rstrip("/"):
+        if f"{parts.scheme}://{parts.netloc}" not in {r.rstrip("/") for r in replicas}:
             return value
         text = parts.path or "/"
         if parts.query:

@@ -106,11 +106,13 @@ class Proxy:
         if streamed_in:
             body = _rest_of_body(body, receive)  # type: ignore[arg-type]
         headers = self.job_headers(scope, decision, request_id)
-        response, replica = await self.send_request(
+        response, _ = await self.send_request(
             job, decision.caller, scope["method"], target, headers, body, self.timeout
         )
         job_base = f"{pub_prefix}/job/{job.name}/{job.version}"
-        out_headers = caller_response_headers(response.headers, request_id, replica, job_base, pub_prefix)
+        out_headers = caller_response_headers(
+            response.headers, request_id, job.replicas, job_base, pub_prefix
+        )
         complete = response.complete_body()
         await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
         if complete is not None:
