@@ -165,8 +165,9 @@ def test_secrets_stay_out_of_the_database_responses_logs_and_image(
     (job / ".env.runtime").write_text(f"API_TOKEN={runtime_secret}\n")
     (job / ".env.build").write_text(f"GITLAB_USERNAME=ci\nGITLAB_TOKEN={build_secret}\n")
 
+    public = ["-e", 'public_endpoints=["/api/v1/perform"]']
     deployed = client.run(
-        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, tty=True
+        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *public, *REMOTE, tty=True
     )
     deploy_id = deployment_id(deployed.stderr + deployed.stdout)
     token = sqlite_server.admin_token
@@ -178,6 +179,9 @@ def test_secrets_stay_out_of_the_database_responses_logs_and_image(
     )
     assert call.status_code == 200, call.text
     assert call.json()["token_sha256_prefix"] == hashlib.sha256(runtime_secret.encode()).hexdigest()[:8]
+    replica = api(sqlite_server, "GET", f"/job/{name}/latest", token).json()["replica_internal_names"][0]
+    direct = httpx.post(replica + "/api/v1/perform", json={}, timeout=30)
+    assert direct.status_code in (401, 403) and "through the racetrack gateway" in direct.text
 
     answers = [
         api(sqlite_server, "GET", path, token).text
@@ -257,6 +261,17 @@ def test_permissions_grants_and_revocation(
     )
     message = api(sqlite_server, "GET", "/users/validate_user_auth", esc).json()["error"]
     assert message == "given access token has been revoked"
+
+    # the job's public endpoint: pending after the deploy, open without a token once approved
+    pending = client.run("admin", "public-endpoints", "--pending", ours=True).stdout
+    assert f"{job}\t0.0.1\t/api/v1/perform\tpending" in pending
+    anonymous = api(sqlite_server, "GET", can_call)
+    assert anonymous.status_code == 401 and "missing auth token" in anonymous.json()["error"]
+    client.run("admin", "public-endpoints", "approve", job, "0.0.1", "/api/v1/perform", ours=True)
+    opened = api(sqlite_server, "GET", can_call)
+    assert opened.status_code == 200 and opened.json()["caller"] is None
+    assert api(sqlite_server, "GET", f"/auth/can-call-job/{job}/latest/api/v1/parameters").status_code == 401
+    assert httpx.post(pub, json={}, timeout=30).status_code == 200
 
 
 def test_a_restart_during_a_build_fails_that_deployment_and_keeps_jobs_serving(

@@ -93,7 +93,9 @@ def list_public_endpoints(call: Call) -> list[dict[str, Any]]:
 def decide_public_endpoint(call: Call) -> dict[str, Any]:
     _admin(call)
     params = call.params
-    decision = {"approve": "approved", "reject": "rejected"}[params["decision"]]
+    decision = {"approve": "approved", "reject": "rejected"}.get(params["decision"])
+    if decision is None:
+        raise BadRequest(f"{params['decision']!r} is neither approve nor reject")
     endpoint = _text(call, "endpoint")
     with call.state.sessions.begin() as session:
         row = session.scalar(

@@ -45,7 +45,7 @@ ROUTES = (  # (method, path, handler)
     ("GET", V1 + "/public-endpoints", admin.list_public_endpoints),
     (
         "POST",
-        V1 + "/public-endpoints/{name}/{version}/{decision:approve|reject}",
+        V1 + "/public-endpoints/{name}/{version}/{decision}",
         admin.decide_public_endpoint,
     ),
 )

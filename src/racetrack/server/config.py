@@ -29,9 +29,8 @@ class ServerConfig:
     ready_timeout: float = 300
     status_cache_seconds: float = 2.0
     auth_cache_seconds: float = 2.0
-    # Jobs get RACETRACK_GATEWAY_TOKEN and then answer only the gateway; off until the deploy smoke check
-    # (racetrack.deploy.smoke) sends X-Racetrack-Gateway-Token itself.
-    gateway_only_jobs: bool = False
+    # Jobs get RACETRACK_GATEWAY_TOKEN (as a runtime secret) and then answer only the gateway (and probes).
+    gateway_only_jobs: bool = True
 
     @property
     def base_url(self) -> str:
