@@ -29,7 +29,7 @@ class Load:
     pause: float = 0.01
     served: Counter = field(default_factory=Counter)  # successful calls by replica URL
     failures: list[str] = field(default_factory=list)
-    retried: int = 0
+    retried: Counter = field(default_factory=Counter)  # first attempts retried, by what went wrong
 
     def __post_init__(self) -> None:
         self._urls: tuple[str, ...] = self.replicas()
@@ -79,6 +79,11 @@ class Load:
                 self._call(http)
                 time.sleep(self.pause)
 
+    def _note_retry(self, attempt: int, why: str) -> None:
+        if attempt == 0:
+            with self._lock:
+                self.retried[why] += 1
+
     def _call(self, http: httpx.Client) -> None:
         urls = self._urls
         first = next(self._counter) % len(urls)
@@ -89,11 +94,11 @@ class Load:
                 response = http.post(url + self.path, json=self.payload)
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as error:
                 problem = f"{url}: {error!r}"
-                self.retried += attempt == 0
+                self._note_retry(attempt, type(error).__name__)
                 continue
             if response.status_code == 503 and _error_type(response) in RETRYABLE_TYPES:
                 problem = f"{url}: 503 {response.text[:200]}"
-                self.retried += attempt == 0
+                self._note_retry(attempt, f"503 {_error_type(response)}")
                 continue
             if response.status_code == 200 and response.json() == self.expected:
                 with self._lock:

@@ -22,6 +22,7 @@ VARIANTS = {
         "-e", "replicas=3",
         "-e", "resources={cpu_min: 250m, cpu_max: '1', memory_min: 64Mi, memory_max: 512Mi}",
         "-e", "secret_runtime_env_file=.env.k8s-test",
+        "-e", "labels={tier: 2, owners: [a, b]}",
     ],
 }
 
@@ -68,6 +69,8 @@ def test_manifests_validate_for_every_sample(tmp_path: Path, sample: str, varian
             "requests": {"cpu": "250m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}
         }
         assert "Secret" in kinds and annotations["racetrack.secret-env.names"] == "API_TOKEN"
+        assert annotations["racetrack.label.tier"] == "2"
+        assert annotations["racetrack.label.owners"] == "[\"a\",\"b\"]"
         volume = pod["volumes"][0]["secret"]["secretName"]
         assert volume == kinds["Secret"]["metadata"]["name"]
         env = {item["name"]: item["value"] for item in container["env"]}

@@ -105,6 +105,7 @@ def test_three_replicas_rollover_and_a_killed_task_under_load(
             90, "Swarm replacing the killed task",
         )
         load.wait_for_calls(50)
+    print(f"calls: {load.calls}, retried once on another replica: {dict(load.retried)}")
     assert load.failures == [], load.failures[:5]
     assert all(load.served[url] for url in first), load.served  # the old replicas served until replaced
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,11 +52,6 @@ LOG_TAIL_LINES = 30
 STOP_GRACE_MARGIN = 5  # seconds on top of python.shutdown_grace before `docker stop` kills the job
 USER_LABEL_PREFIX = "racetrack.label."
 SECRET_DIR, SECRET_FILE = "/run/racetrack", "secret.env"  # put into the container before it starts
-
-
-def label_text(value: object) -> str:
-    """A manifest label as an engine label: strings as they are, any other JSON value as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -229,7 +223,7 @@ def job_labels(manifest: Manifest, commit: str, secrets: dict[str, str]) -> dict
         OWNER_LABEL: manifest.owner_email,
         COMMIT_LABEL: commit,
         SECRET_NAMES_LABEL: ",".join(sorted(secrets)),
-        **{USER_LABEL_PREFIX + key: label_text(value) for key, value in manifest.labels.items()},
+        **{USER_LABEL_PREFIX + key: value for key, value in manifest.label_strings().items()},
     }
 
 
