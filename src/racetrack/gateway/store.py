@@ -92,6 +92,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         return create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    if url.startswith(("postgresql://", "postgres://")):  # psycopg 3 is the driver installed, not psycopg2
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return create_engine(url, pool_pre_ping=True)
 
 
