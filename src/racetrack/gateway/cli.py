@@ -54,6 +54,9 @@ def gateway(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    if not server.startswith(("http://", "https://")):
+        typer.echo(f"error: --server {server!r} needs its scheme, e.g. http://127.0.0.1:7102", err=True)
+        raise typer.Exit(1)
     if not 0 < auth_cache_ttl <= 5:
         typer.echo(
             "error: --auth-cache-ttl must be in (0, 5] seconds: revocations must apply within 5 s", err=True
