@@ -3,7 +3,7 @@ added, Location answers kept under /pub."""
 
 from __future__ import annotations
 
-import uuid
+import os
 from urllib.parse import unquote, urlsplit
 
 from racetrack.protocol import AUTH_HEADER, CALLER_HEADER, GATEWAY_TOKEN_HEADER, TRACING_HEADER
@@ -56,7 +56,7 @@ def tracing_id(headers: list[tuple[bytes, bytes]]) -> str:
             if 0 < len(text) <= MAX_TRACING_ID and text.isprintable():
                 return text
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as long as a uuid4 hex, without building a UUID
 
 
 def _without_auth_cookie(value: bytes) -> bytes | None:
