@@ -55,6 +55,7 @@ def test_cookie_token_works_and_is_not_forwarded(stack: Stack) -> None:
 
 def test_generated_tracing_id_is_echoed(stack: Stack) -> None:
     response = stack.gateway.client.post("/pub/job/adder/latest/api/v1/whoami", json={}, headers=auth(ALICE))
+    assert len(response.headers.get_list("date")) == 1 and "server" not in response.headers
     assert response.json()["x-request-tracing-id"] == response.headers["x-request-tracing-id"]
     assert len(response.headers["x-request-tracing-id"]) == 32
 

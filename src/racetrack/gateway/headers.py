@@ -29,6 +29,8 @@ DROPPED_REQUEST = HOP_BY_HOP | {
     b"x-forwarded-host",
     b"x-forwarded-proto",
 }
+# The server in front (uvicorn, standalone or in `racetrack server`) sets its own Date and Server.
+DROPPED_RESPONSE = HOP_BY_HOP | {b"date", b"server"}
 MAX_TRACING_ID = 128
 
 
@@ -124,7 +126,7 @@ def caller_response_headers(
     out: list[tuple[bytes, bytes]] = []
     has_tracing = False
     for name, value in headers:
-        if name in HOP_BY_HOP:
+        if name in DROPPED_RESPONSE:
             continue
         if name == b"location":
             value = rewrite_location(value, replicas, job_base, pub_prefix)
