@@ -40,6 +40,11 @@ def gateway(
     async_result_ttl: Annotated[float, typer.Option(help="Seconds a finished async task is kept.")] = 86400.0,
     async_max_result_bytes: Annotated[int, typer.Option(help="Largest async result kept.")] = 1 << 24,
     async_poll_wait: Annotated[float, typer.Option(help="Seconds a long poll waits before a 202.")] = 30.0,
+    auth_stale_ttl: Annotated[
+        float,
+        typer.Option(help="Seconds a recent allow decision serves while the control plane is down (0: off)."),
+    ] = 60.0,
+    async_timeout: Annotated[float, typer.Option(help="Seconds an async call may run.")] = 7200.0,
     task_lease: Annotated[
         float, typer.Option(help="Seconds without a heartbeat before another gateway retries a task.")
     ] = 15.0,
@@ -73,6 +78,8 @@ def gateway(
         async_max_result_bytes=async_max_result_bytes,
         async_poll_wait=async_poll_wait,
         task_lease=task_lease,
+        auth_stale_ttl=auth_stale_ttl,
+        async_timeout=async_timeout,
     )
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     logging.getLogger("racetrack.gateway").info(
