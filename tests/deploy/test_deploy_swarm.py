@@ -16,6 +16,7 @@ from deploy_helpers import JOBS, SAMPLES
 from load_helpers import Load
 
 from racetrack.deploy.docker_target import DockerTarget
+from racetrack.deploy.errors import StartFailed
 from racetrack.deploy.report import Silent
 from racetrack.deploy.swarm.target import SwarmTarget
 from racetrack.deploy.target import RUNNING, DeploySpec
@@ -137,7 +138,20 @@ def test_runtime_secrets_reach_the_job_not_any_inspect(
     assert any("loading the model with token [secret]" in line for line in lines), lines
     assert not any(TOKEN in line for line in lines)
 
+    mine = {"label": [f"racetrack.job.name={manifest.name}"]}
     swarm.deploy(replace(spec, force=True), Silent())  # a new secret; the old one is removed
-    assert len(engine.api.secrets(filters={"label": [f"racetrack.job.name={manifest.name}"]})) == 1
+    [kept] = engine.api.secrets(filters=mine)
+
+    revoked = replace(spec, force=True, secret_env={**secret_env, "MODEL_TOKEN": "revoked"})
+    with pytest.raises(StartFailed, match="the model registry refused MODEL_TOKEN"):
+        swarm.deploy(revoked, Silent())  # a rollover whose new task cannot load: back to the old spec
+    assert [secret["ID"] for secret in engine.api.secrets(filters=mine)] == [kept["ID"]]
+    _until(lambda: len(swarm.replicas(manifest.name, manifest.version)) == 1, 60, "the old task serving")
+    [url] = swarm.replicas(manifest.name, manifest.version)
+    assert httpx.post(url + "/api/v1/whoami", json={}, headers=GATEWAY, timeout=10).json()["token_set"]
+
     swarm.delete(manifest.name, manifest.version)
-    assert engine.api.secrets(filters={"label": [f"racetrack.job.name={manifest.name}"]}) == []
+    assert engine.api.secrets(filters=mine) == []
+    with pytest.raises(StartFailed, match="the model registry refused MODEL_TOKEN"):
+        swarm.deploy(replace(revoked, force=False), Silent())  # a first deploy that cannot load: nothing left
+    assert swarm.list(manifest.name) == [] and engine.api.secrets(filters=mine) == []

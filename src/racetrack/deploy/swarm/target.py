@@ -107,6 +107,7 @@ class SwarmTarget:
                 )
         except BaseException as error:
             self._undo(name, old)
+            self._prune_secrets(manifest.name, manifest.version, keep=_secret_names(old))
             if isinstance(error, DeployError) and not isinstance(error, StartFailed):
                 raise StartFailed(redact(str(error), spec.secret_env.values()), [], None) from None
             raise
@@ -337,6 +338,14 @@ class SwarmTarget:
             error=error,
             labels=labels,
         )
+
+
+def _secret_names(service: dict[str, Any] | None) -> set[str]:
+    """The Docker secrets a service's spec mounts (none for no service)."""
+    if service is None:
+        return set()
+    secrets = service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []
+    return {secret["SecretName"] for secret in secrets}
 
 
 def _force_update(service: dict[str, Any]) -> int:
