@@ -32,6 +32,10 @@ def test_allowed_token_calls_latest_version(stack: Stack) -> None:
     client = stack.gateway.client
     response = client.post(PERFORM, json={"x": 1, "y": 2}, headers=auth(ALICE))
     assert response.status_code == 200 and response.json() == 3
+    fatman = client.post(
+        "/pub/fatman/adder/latest/api/v1/perform", json={"x": 1, "y": 2}, headers=auth(ALICE)
+    )
+    assert fatman.status_code == 200 and fatman.json() == 3  # the fatman-era path too
     for version, expected in (("1.x", "1.2.0"), ("1.0.0", "1.0.0"), ("latest", "1.2.0")):
         health = client.get(f"/pub/job/adder/{version}/health")
         assert health.status_code == 200 and health.json()["version"] == expected
