@@ -82,6 +82,7 @@ def gateway(
         async_timeout=async_timeout,
     )
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per control-plane question is noise
     logging.getLogger("racetrack.gateway").info(
         "gateway on http://%s:%d/pub, authorizing with %s", host, port, config.control_plane
     )
