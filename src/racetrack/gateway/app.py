@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +29,7 @@ from racetrack.gateway.proxy import Proxy
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+log = logging.getLogger("racetrack.gateway")
 JOB_KINDS = (b"/job/", b"/fatman/")
 PUB = "/pub"
 
@@ -154,6 +156,10 @@ class GatewayApp:
             )
         except GatewayError as exc:
             status = exc.status
+            if status >= 500:  # the gateway's own failures; the jobs log their calls themselves
+                log.warning(
+                    "%s %s: %d %s, tracing_id=%s", scope["method"], scope["path"], status, exc, request_id
+                )
             await send_error(send, exc, request_id)
         finally:
             self.metrics.call(name, version, endpoint_label(endpoint), status, time.perf_counter() - started)
