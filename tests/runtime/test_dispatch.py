@@ -37,7 +37,7 @@ async def test_call_beyond_concurrency_and_queue_is_refused_at_once_then_queue_d
     assert (dispatcher.executing, dispatcher.waiting) == (1, 1)
     with pytest.raises(Overloaded) as refused:
         await dispatcher.call("/wait", {}, None)
-    assert refused.value.status == 429 and int(refused.value.headers["Retry-After"]) >= 1
+    assert refused.value.status == 429 and int(dict(refused.value.headers)[b"retry-after"]) >= 1
     gate.set()
     assert await asyncio.gather(first, second) == ["done", "done"]
     assert (dispatcher.executing, dispatcher.waiting) == (0, 0)

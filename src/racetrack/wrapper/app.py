@@ -23,9 +23,10 @@ from racetrack.protocol import GATEWAY_TOKEN_HEADER
 from racetrack.wrapper import openapi
 from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.contract import Endpoint
-from racetrack.wrapper.dispatch import CallError, CallStream, Dispatcher, ShuttingDown
+from racetrack.wrapper.dispatch import CallStream, Dispatcher
 from racetrack.wrapper.encoding import encode_json, encode_result
 from racetrack.wrapper.endpoints_v2 import EndpointsV2
+from racetrack.wrapper.errors import HTTPError, NotReady, ShuttingDown, from_job_exception
 from racetrack.wrapper.job import Job, describe_route_mismatch, load_job
 from racetrack.wrapper.loader import LoadError
 from racetrack.wrapper.logs import AccessLog
@@ -43,7 +44,6 @@ from racetrack.wrapper.metrics import (
 )
 from racetrack.wrapper.responses import (
     JSON,
-    HTTPError,
     method_not_allowed,
     not_found,
     send_error,
@@ -54,7 +54,7 @@ from racetrack.wrapper.secretenv import GatewayGuard, SecretEnvError, load_secre
 from racetrack.wrapper.settings import JobSettings
 from racetrack.wrapper.shutdown import Drain
 from racetrack.wrapper.static import StaticServer
-from racetrack.wrapper.streaming import exception_name, stream_response, until_disconnect
+from racetrack.wrapper.streaming import stream_response, until_disconnect
 from racetrack.wrapper.tracing import REQUEST_ID_HEADER, request_id_for, request_id_var
 from racetrack.wrapper.workers import WorkerPool, WorkerSpec
 
@@ -287,24 +287,18 @@ class JobApp:
             await send_response(send, 200, payload, request_id)
         except ClientDisconnect:
             logger.info("the client of %s disconnected; the call was stopped", route.url)
-        except CallError as exc:
+        except HTTPError as exc:  # the call runtime's errors (429, 503, 504, worker died) and ours
             status = exc.status
             if status >= 500:
                 logger.warning("%s: %s", route.url, exc.message)
-            headers = tuple((key.lower().encode(), value.encode()) for key, value in exc.headers.items())
-            await send_error(send, HTTPError(status, exc.kind, exc.message, None, headers), request_id)
-        except HTTPError as exc:
-            status = exc.status
             await send_error(send, exc, request_id)
-        except ValueError as exc:
-            status = 400
-            logger.info("%s rejected the input: %s", route.url, exc)
-            error = HTTPError(400, "bad_request", _verbatim(exc), _raised_in(route, exc))
-            await send_error(send, error, request_id)
-        except Exception as exc:
-            status = 500
-            logger.exception("%s failed", route.url)
-            error = HTTPError(500, "internal_error", _verbatim(exc), _raised_in(route, exc))
+        except Exception as exc:  # raised by the job: errors.EXCEPTION_STATUS decides
+            error = from_job_exception(exc, route.url)
+            status = error.status
+            if status >= 500:
+                logger.exception("%s failed", route.url)
+            else:
+                logger.info("%s rejected the input: %s", route.url, exc)
             await send_error(send, error, request_id)
         finally:
             self.metrics.call_finished(route.metrics, started_at, status)
@@ -438,7 +432,7 @@ class JobApp:
     def _not_ready(self) -> HTTPError:
         failure = self.failure
         if failure is not None:
-            return HTTPError(503, "not_ready", _load_failure(failure), _details(failure))
+            return NotReady(_load_failure(failure), _details(failure))
         what = "the worker processes are" if self.job is not None else "the job is"
         return HTTPError(
             503,
@@ -539,15 +533,6 @@ class JobApp:
                 return
 
 
-def _verbatim(exc: BaseException) -> str:
-    """The job's exception message as Racetrack clients display it (its type when it has none)."""
-    return str(exc) or exception_name(exc)
-
-
-def _raised_in(route: CallRoute, exc: BaseException) -> list[dict[str, Any]]:
-    return [{"endpoint": route.url, "exception_type": exception_name(exc)}]
-
-
 def _load_failure(failure: LoadError) -> str:
     """The load error as /live, /ready and /health give it: ours, then Racetrack's `cause=` part."""
     return f"the job failed to load: {failure}, cause={failure.exception_type}"
@@ -558,8 +543,7 @@ def _details(failure: LoadError) -> list[dict[str, Any]]:
 
 
 def _shutting_down() -> HTTPError:
-    error = ShuttingDown()
-    return HTTPError(error.status, error.kind, error.message, None, ((b"connection", b"close"),))
+    return ShuttingDown()
 
 
 def _request_id(request_id: str) -> tuple[bytes, bytes]:

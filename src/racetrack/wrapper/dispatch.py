@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from racetrack.wrapper.errors import CallError, CallTimeout, NotReady, Overloaded, ShuttingDown, WorkerDied
 from racetrack.wrapper.threads import CallThreads, ThreadCall
 
 if TYPE_CHECKING:
@@ -32,55 +33,6 @@ _EXPIRED = object()  # the outcome of a thread call whose deadline passed first
 _WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 _SETTINGS_HINT = "(python.max_concurrency / python.max_queue in fatman.yaml)"
 _TIMEOUT_HINT = "(python.request_timeout / python.endpoint_timeouts in fatman.yaml)"
-
-
-class CallError(Exception):
-    """A call that could not be served; the HTTP layer answers `status` with the standard error body."""
-
-    def __init__(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.kind = kind
-        self.message = message
-        self.headers = headers or {}
-
-
-class Overloaded(CallError):
-    """Every execution slot and queue place is taken (429, with Retry-After)."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(429, "overloaded", message, {"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
-
-
-class CallTimeout(CallError):
-    """The call passed its deadline (504)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(504, "timeout", message)
-
-
-class WorkerDied(CallError):
-    """The worker process serving the call exited (500)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(500, "worker_died", message)
-
-
-class ShuttingDown(CallError):
-    """The server is draining after SIGTERM and takes no new calls (503)."""
-
-    def __init__(
-        self, message: str = "the job is shutting down and takes no new calls; retry on another replica"
-    ) -> None:
-        super().__init__(503, "shutting_down", message)
-
-
-class NotReady(CallError):
-    """The worker processes have not loaded the entrypoint, or could not (503)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(503, "not_ready", message)
 
 
 class deadline_at:  # noqa: N801 - named and used like asyncio.timeout_at
@@ -459,3 +411,15 @@ async def _pull_async(
             yield item
     finally:
         await generator.aclose()
+
+
+__all__ = [
+    "CallError",
+    "CallStream",
+    "CallTimeout",
+    "Dispatcher",
+    "NotReady",
+    "Overloaded",
+    "ShuttingDown",
+    "WorkerDied",
+]

@@ -15,6 +15,7 @@ from starlette.types import Scope
 
 from racetrack.protocol import API_PREFIX
 from racetrack.wrapper.encoding import encode_result
+from racetrack.wrapper.errors import from_job_exception
 from racetrack.wrapper.loader import LoadError
 from racetrack.wrapper.responses import error_body
 from racetrack.wrapper.tracing import request_id_var
@@ -111,28 +112,26 @@ def _guarded(handler: Callable[..., Any], url: str) -> Callable[..., Any]:
     def failed(exc: Exception) -> Any:
         if isinstance(exc, HTTPException):
             raise exc
-        details = [{"endpoint": url, "exception_type": type(exc).__name__}]
-        if isinstance(exc, ValueError):
+        error = from_job_exception(exc, url)
+        if error.status >= 500:
+            logger.error("%s failed", url, exc_info=exc)
+        else:
             logger.info("%s rejected the input: %s", url, exc)
-            return _json(400, "bad_request", str(exc) or type(exc).__name__, details)
-        logger.error("%s failed", url, exc_info=exc)
-        return _json(500, "internal_error", str(exc) or type(exc).__name__, details)
+        return _json(error.status, error.kind, error.message, error.details)
 
-    if inspect.iscoroutinefunction(handler):
+    async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return answer(await handler(*args, **kwargs))
+        except Exception as exc:
+            return failed(exc)
 
-        async def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return answer(await handler(*args, **kwargs))
-            except Exception as exc:
-                return failed(exc)
+    def guarded_sync(*args: Any, **kwargs: Any) -> Any:  # FastAPI runs it in its thread pool
+        try:
+            return answer(handler(*args, **kwargs))
+        except Exception as exc:
+            return failed(exc)
 
-    else:
-
-        def guarded(*args: Any, **kwargs: Any) -> Any:  # FastAPI runs it in its thread pool
-            try:
-                return answer(handler(*args, **kwargs))
-            except Exception as exc:
-                return failed(exc)
+    guarded: Callable[..., Any] = guarded_async if inspect.iscoroutinefunction(handler) else guarded_sync
 
     functools.update_wrapper(guarded, handler)
     guarded.__signature__ = signature  # type: ignore[attr-defined]

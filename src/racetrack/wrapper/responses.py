@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from starlette.types import Send
 
 from racetrack.wrapper.encoding import encode_json
+from racetrack.wrapper.errors import Headers, HTTPError
 from racetrack.wrapper.tracing import REQUEST_ID_HEADER
 
 JSON = b"application/json"
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
-Headers = Sequence[tuple[bytes, bytes]]
-
-
-@dataclass
-class HTTPError(Exception):
-    """An error answered as `{"error", "type", "details", "request_id"}` with `status`."""
-
-    status: int
-    kind: str
-    message: str
-    details: list[dict[str, Any]] | None = None
-    headers: Headers = ()
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def error_body(

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-from racetrack.wrapper.dispatch import CallError
 from racetrack.wrapper.encoding import encode_json, encode_result
+from racetrack.wrapper.errors import CallError, from_job_exception
 from racetrack.wrapper.tracing import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -35,18 +35,8 @@ def wants_sse(headers: list[tuple[bytes, bytes]]) -> bool:
 
 def error_record(exc: BaseException) -> dict[str, Any]:
     """The standard error shape for an exception that ended a stream."""
-    if isinstance(exc, CallError):
-        kind, message = exc.kind, exc.message
-    elif isinstance(exc, ValueError):
-        kind, message = "bad_request", str(exc)
-    else:
-        kind, message = "internal_error", str(exc) or exception_name(exc)  # verbatim, as Racetrack
-    return {"error": message, "type": kind, "details": None, "request_id": request_id_var.get()}
-
-
-def exception_name(exc: BaseException) -> str:
-    """The class name of the exception user code raised (also when it was raised in a worker process)."""
-    return getattr(exc, "type_name", None) or type(exc).__name__
+    error = from_job_exception(exc)
+    return {"error": error.message, "type": error.kind, "details": None, "request_id": request_id_var.get()}
 
 
 class StreamResponse:

@@ -32,19 +32,25 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from starlette.requests import Request
 from starlette.types import Scope
 
-from racetrack.wrapper.dispatch import CallTimeout, NotReady, WorkerDied
+from racetrack.wrapper.errors import CallTimeout, NotReady, WorkerDied
 from racetrack.wrapper.job import Routes, instance_routes
 from racetrack.wrapper.loader import LoadError, error_from_exception, load_entrypoint
 from racetrack.wrapper.tracing import request_id_var
 
-if TYPE_CHECKING:
-    from racetrack.wrapper.dispatch import _Slot
+
+class _Slot(Protocol):
+    """What a worker call needs of the dispatcher's execution slot (dispatch._Slot; no import back)."""
+
+    def timeout_message(self, still_running: bool) -> str: ...
+
+    def release_after(self, work: asyncio.Future[Any]) -> None: ...
+
 
 logger = logging.getLogger(__name__)
 
