@@ -4,11 +4,14 @@ server's own /pub and through a standalone `racetrack gateway --server URL`."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import sys
 import tarfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -60,35 +63,57 @@ def deploy(server: ServerProcess, token: str, name: str) -> None:
     assert state["status"] == "done", state
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    import sys
+@dataclass
+class RealServer:
+    """A `racetrack server` on a temporary data dir; restart() starts a new process on the same data."""
 
-    base = tmp_path_factory.mktemp("real-server")
-    command = (sys.executable, "-m", "racetrack", "server")
-    with job_server(
-        ["--data-dir", str(base / "data")], wait_path="/health", command=command, log_dir=base
-    ) as s:
-        s.data_dir = base / "data"  # type: ignore[attr-defined]
+    base: Path
+    stack: contextlib.ExitStack
+    process: ServerProcess | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base / "data"
+
+    @property
+    def admin(self) -> str:
+        return (self.data_dir / "admin-token").read_text().strip()
+
+    def start(self) -> ServerProcess:
+        command = (sys.executable, "-m", "racetrack", "server")
+        args = ["--data-dir", str(self.data_dir)]
+        self.process = self.stack.enter_context(
+            job_server(args, wait_path="/health", command=command, log_dir=self.base)
+        )
+        return self.process
+
+    def restart(self) -> ServerProcess:
+        assert self.process is not None
+        self.process.stop()
+        return self.start()
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
+    with contextlib.ExitStack() as stack:
+        holder = RealServer(tmp_path_factory.mktemp("real-server"), stack)
+        server = holder.start()
         probe = httpx.get(
-            f"{s.url}/lifecycle/api/v1/auth/can-call-job/none/latest/api/v1/perform", timeout=10
+            f"{server.url}/lifecycle/api/v1/auth/can-call-job/none/latest/api/v1/perform", timeout=10
         )
         if probe.status_code == 405 or "no route" in probe.text.lower():
             pytest.skip("this racetrack server has no can-call-job route yet")
-        yield s
-        for job in api(s, "GET", "/job", (base / "data" / "admin-token").read_text().strip()).json():
-            api(
-                s,
-                "DELETE",
-                f"/job/{job['name']}/{job['version']}",
-                (base / "data" / "admin-token").read_text().strip(),
-            )
+        try:
+            yield holder
+        finally:
+            assert holder.process is not None
+            for job in api(holder.process, "GET", "/job", holder.admin).json():
+                api(holder.process, "DELETE", f"/job/{job['name']}/{job['version']}", holder.admin)
 
 
-def test_calls_through_the_servers_pub_and_a_standalone_gateway(
-    server: ServerProcess, tmp_path: Path
-) -> None:
-    admin = (server.data_dir / "admin-token").read_text().strip()  # type: ignore[attr-defined]
+def test_calls_through_the_servers_pub_and_a_standalone_gateway(real: RealServer, tmp_path: Path) -> None:
+    server, admin = real.process, real.admin
+    assert server is not None
     name = f"gw-{uuid.uuid4().hex[:6]}"
     deploy(server, admin, name)
     perform = f"/pub/job/{name}/latest/api/v1/perform"
@@ -112,7 +137,7 @@ def test_calls_through_the_servers_pub_and_a_standalone_gateway(
         and '"call_job"' in refused.json()["error"]
     )
 
-    secret = server.data_dir / "gateway-secret"  # type: ignore[attr-defined]
+    secret = real.data_dir / "gateway-secret"
     with run_gateway_with_secret(server.url, tmp_path / "gw", secret) as gateway:
         through = gateway.client.post(perform, json={"x": 20, "y": 5}, headers={AUTH_HEADER: admin})
         assert through.status_code == 200 and through.json() == 100.0
@@ -132,3 +157,30 @@ def test_calls_through_the_servers_pub_and_a_standalone_gateway(
         ).status_code == 202 and time.monotonic() < deadline:
             pass
         assert poll.status_code == 200 and poll.json() == 6.0
+
+
+def test_an_async_result_survives_a_server_restart(real: RealServer) -> None:
+    server, admin = real.process, real.admin
+    assert server is not None
+    jobs = api(server, "GET", "/job", admin).json()
+    assert jobs, "the test above leaves its job deployed"
+    name = jobs[0]["name"]
+    submitted = httpx.post(
+        f"{server.url}/pub/async/new/job/{name}/latest/api/v1/perform",
+        json={"x": 3, "y": 4},
+        headers={AUTH_HEADER: admin},
+        timeout=30,
+    )
+    assert submitted.status_code == 201, submitted.text
+    task_id = submitted.json()["task_id"]
+    status = f"/pub/async/task/{task_id}/status"
+    poll_until(
+        lambda: httpx.get(server.url + status, headers={AUTH_HEADER: admin}).json()["status"] == "completed",
+        timeout=30,
+        what="the task completing",
+    )
+    restarted = real.restart()
+    polled = httpx.get(
+        f"{restarted.url}/pub/async/task/{task_id}/poll", headers={AUTH_HEADER: admin}, timeout=40
+    )
+    assert polled.status_code == 200 and polled.json() == 12.0
