@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Match
 from starlette.types import Message, Receive, Scope, Send
 
-from racetrack.protocol import GATEWAY_TOKEN_HEADER
+from racetrack.protocol import API_PREFIX, GATEWAY_TOKEN_HEADER, PROBE_PATHS, PUB_PREFIXES
 from racetrack.wrapper import openapi
 from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.contract import Endpoint
@@ -56,17 +56,18 @@ from racetrack.wrapper.shutdown import Drain
 from racetrack.wrapper.static import StaticServer
 from racetrack.wrapper.streaming import stream_response, until_disconnect
 from racetrack.wrapper.tracing import REQUEST_ID_HEADER, request_id_for, request_id_var
+from racetrack.wrapper.webview import WEBVIEW_PATH
 from racetrack.wrapper.workers import WorkerPool, WorkerSpec
 
 logger = logging.getLogger("racetrack.wrapper")
 
-API = "/api/v1"
-WEBVIEW = API + "/webview"
+API = API_PREFIX
+WEBVIEW = API + WEBVIEW_PATH
 HTML = b"text/html; charset=utf-8"
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 _GATEWAY_TOKEN_KEY = GATEWAY_TOKEN_HEADER.lower().encode()
 # Probes and scrapes: answered while draining, not counted as requests in flight.
-_PROBES = frozenset(("/live", "/ready", "/health", "/metrics"))
+_PROBES = frozenset(PROBE_PATHS)
 # A call still running after this many seconds starts watching for a client disconnect (async calls are
 # cancelled, here or in a worker process; a worker's sync call is left to finish); quicker calls finish
 # before a watcher is worth starting.
@@ -123,7 +124,8 @@ class JobApp:
         self._calls: dict[str, CallRoute] = {}
         self._statics: list[tuple[str, StaticServer]] = []
         self._docs_cache: dict[str, bytes] = {}
-        self._prefix = re.compile(rf"/pub/(?:fatman|job)/{re.escape(settings.name)}/[A-Za-z0-9._+-]+(?=/|$)")
+        prefixes = "|".join(re.escape(prefix) for prefix in PUB_PREFIXES)
+        self._prefix = re.compile(rf"(?:{prefixes})/{re.escape(settings.name)}/[A-Za-z0-9._+-]+(?=/|$)")
         self._loading: asyncio.Future[None] | None = None
         # `jobtype_extra.home_page`: where `/` (and `/pub/job/{name}/{version}/`) redirects
         self.home_page = "/" + (getattr(runtime, "home_page", None) or "/docs").lstrip("/")
@@ -339,7 +341,7 @@ class JobApp:
             headers = ((b"cache-control", b"public, max-age=86400"),)
             await send_response(send, 200, asset[0], request_id, asset[1], headers, method != "HEAD")
             return 200
-        if self.job is None and (path.startswith(API) or path in ("/docs", "/redoc", "/openapi.json")):
+        if self.job is None and path.startswith(API):
             raise self._not_ready()
         if path in self._calls:
             raise method_not_allowed(method, path, "POST")
@@ -347,12 +349,6 @@ class JobApp:
             served = await self._serve_v2(self.job.endpoints_v2, prefix, scope, receive, send, request_id)
             if served is not None:
                 return served
-        if path in ("/docs", "/redoc", "/openapi.json"):
-            if method not in ("GET", "HEAD"):
-                raise method_not_allowed(method, path, "GET")
-            body, content_type = self._docs(path, prefix)
-            await send_response(send, 200, body, request_id, content_type, include_body=method == "GET")
-            return 200
         return await self._serve_files(path, prefix, scope, receive, send, request_id)
 
     async def _serve_v2(
@@ -404,7 +400,18 @@ class JobApp:
                 return tagged.status
         raise not_found(path)
 
+    async def _openapi_document(self, prefix: str) -> tuple[int, bytes, bytes]:
+        return 200, *self._docs("/openapi.json", prefix)
+
+    async def _swagger_ui(self, prefix: str) -> tuple[int, bytes, bytes]:
+        return 200, *self._docs("/docs", prefix)
+
+    async def _redoc(self, prefix: str) -> tuple[int, bytes, bytes]:
+        return 200, *self._docs("/redoc", prefix)
+
     def _docs(self, path: str, prefix: str) -> tuple[bytes, bytes]:
+        if self.job is None:
+            raise self._not_ready()
         key = path + "|" + prefix
         cached = self._docs_cache.get(key)
         if cached is None:
@@ -421,7 +428,7 @@ class JobApp:
         return cached, (JSON if path == "/openapi.json" else HTML)
 
     def _not_from_gateway(self) -> HTTPError:
-        where = f"/pub/job/{self.settings.name}/{self.settings.version}/"
+        where = self.settings.public_prefix + "/"
         return HTTPError(
             401,
             "unauthorized",
@@ -505,11 +512,16 @@ class JobApp:
             raise self._not_ready()
         return 200, self.job.parameters_json, JSON
 
+    # The route table of GET (and HEAD) routes with a fixed path; the calls' POST routes are `_calls`, and
+    # what lies under a prefix (docs assets, v2 endpoints, statics, webview) is matched in that order after.
     _get_routes = {
         "/live": _live,
         "/ready": _ready,
         "/health": _health,
         "/metrics": _metrics,
+        "/docs": _swagger_ui,
+        "/redoc": _redoc,
+        "/openapi.json": _openapi_document,
         API + "/parameters": _parameters,
     }
 

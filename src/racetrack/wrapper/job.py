@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from racetrack.protocol import API_PREFIX
 from racetrack.wrapper.contract import Endpoint, build_endpoint, check_example
 from racetrack.wrapper.encoding import encode_json
 from racetrack.wrapper.endpoints_v2 import EndpointsV2, build_endpoints_v2
@@ -125,7 +126,7 @@ def _derive_job(entrypoint: object, settings: JobSettings, *, initialized: bool 
     statics = build_static_endpoints(_user_call(entrypoint, "static_endpoints", root, {}), root)
     _check_unique_paths(endpoints, statics)
     try:
-        webview = build_webview(entrypoint, settings.public_prefix + "/api/v1" + WEBVIEW_PATH, settings.root)
+        webview = build_webview(entrypoint, settings.public_prefix + API_PREFIX + WEBVIEW_PATH, settings.root)
     except Exception as exc:
         raise error_from_exception("webview_app() failed", exc, settings.root) from exc
     info = JobInfo(settings.name, settings.version, endpoints[0].docs.description)

@@ -7,6 +7,7 @@ import errno
 import os
 import socket
 
+from racetrack.protocol import JOB_PORT
 from racetrack.wrapper import shutdown
 from racetrack.wrapper.app import JobApp
 from racetrack.wrapper.connections import ConnectionLimits, protocol_class
@@ -14,7 +15,7 @@ from racetrack.wrapper.logs import configure_logging
 from racetrack.wrapper.settings import JobSettings
 
 DEFAULT_HOST = "0.0.0.0"
-DEFAULT_PORT = 7000
+DEFAULT_PORT = JOB_PORT
 
 
 class ListenError(Exception):

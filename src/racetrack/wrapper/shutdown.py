@@ -21,6 +21,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from racetrack.protocol import JOB_PORT
+
 logger = logging.getLogger(__name__)
 
 
@@ -103,7 +105,7 @@ def serve(
     drain: Drain,
     *,
     host: str = "0.0.0.0",
-    port: int = 7000,
+    port: int = JOB_PORT,
     sockets: list[socket.socket] | None = None,
     shutdown_grace: float = 30.0,
     **uvicorn_options: Any,
