@@ -29,6 +29,8 @@ POSTGRES_URL = os.environ.get(
     "RACETRACK_TEST_POSTGRES_URL", "postgresql://racetrack:racetrack@127.0.0.1:5432/postgres"
 )
 REPO = Path(__file__).resolve().parents[2]
+TEST_JOB_PREFIX = "srv-"
+SHARED_JOB = "srv-python-class"  # one name, so that later deploys of it reuse the image built first
 
 
 def unavailable(reason: str) -> None:
@@ -159,17 +161,34 @@ def make_client(binary: Path, tmp: Path, server: Server) -> Client:
 @pytest.fixture(scope="module")
 def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("server-sqlite")
+    remove_test_jobs()
     server = start_server(base / "data", None, base)
     yield server
     server.stack.close()
+    remove_test_jobs()
 
 
 @pytest.fixture(scope="module")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("server-postgres")
+    remove_test_jobs()
     server = start_server(base / "data", postgres_url, base)
     yield server
     server.stack.close()
+    remove_test_jobs()
+
+
+def remove_test_jobs() -> None:
+    """Remove the job containers these tests deploy (all named srv-...), left by this run or a failed one."""
+    import docker
+
+    try:
+        engine = docker.from_env()
+    except docker.errors.DockerException:
+        return
+    for container in engine.containers.list(all=True, filters={"label": "racetrack.deployment"}):
+        if (container.labels.get("racetrack.job.name") or "").startswith(TEST_JOB_PREFIX):
+            container.remove(force=True)
 
 
 def job_copy(sample: str, destination: Path, name: str) -> Path:

@@ -14,7 +14,7 @@ import docker
 import httpx
 import pytest
 
-from conftest import Server, job_copy, make_client, start_server
+from conftest import SHARED_JOB, Server, job_copy, make_client, start_server
 from racetrack.phases import Phase
 from racetrack.protocol import AUTH_HEADER
 
@@ -57,7 +57,7 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
 ) -> None:
     server: Server = request.getfixturevalue(f"{database}_server")
     client = make_client(client_binary, tmp_path, server)
-    name = unique(f"srv-{database}")
+    name = SHARED_JOB
     job = job_copy("python-class", tmp_path / "job", name)
 
     deployed = client.run(
@@ -98,7 +98,7 @@ def test_our_cli_deploys_lists_calls_and_deletes_on_a_remote(
 ) -> None:
     client = make_client(client_binary, tmp_path, sqlite_server)  # our CLI reads the same config file
     remote = ["--remote", sqlite_server.url]
-    name = unique("srv-ours")
+    name = SHARED_JOB
     job = job_copy("python-class", tmp_path / "job", name)
     deploy = ["deploy", str(job), "-e", f"name={name}", *REMOTE, "--build-context", "local", *remote]
 
@@ -152,6 +152,27 @@ def test_health_info_and_racetrack_error_bodies(sqlite_server: Server) -> None:
     )
     assert corrupt.status_code == 400 and "not a readable tar.gz" in corrupt.json()["error"]
     assert b"racetrack_server_requests" in httpx.get(sqlite_server.url + "/metrics").content
+    created = api(
+        sqlite_server,
+        "POST",
+        "/users",
+        sqlite_server.admin_token,
+        json={"username": "carol", "password": "long-password-1"},
+    )
+    assert created.status_code == 200
+    login = api(
+        sqlite_server, "POST", "/users/login", json={"username": "carol", "password": "long-password-1"}
+    )
+    assert login.status_code == 200 and login.json()["username"] == "carol"
+    assert (
+        api(sqlite_server, "GET", "/users/validate_user_auth", login.json()["token"]).json()["is_staff"]
+        is False
+    )
+    wrong = api(sqlite_server, "POST", "/users/login", json={"username": "carol", "password": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["type"] == "AuthError"
+    assert "long-password-1" not in sqlite_server.output()
+    not_admin = api(sqlite_server, "POST", "/escs", login.json()["token"], json={"name": "x"})
+    assert not_admin.status_code == 403 and '"call_admin_api"' in not_admin.json()["error"]
 
 
 def test_secrets_stay_out_of_the_database_responses_logs_and_image(

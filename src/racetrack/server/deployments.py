@@ -29,6 +29,10 @@ from racetrack.server.state import State
 
 logger = logging.getLogger("racetrack.server.deploy")
 IN_PROGRESS, DONE, FAILED = "in_progress", "done", "failed"
+NO_CACHE_WARNING = (
+    "--no-cache is not supported by this server yet: unchanged layers are reused (the image is rebuilt "
+    "whenever the job's files, manifest or racetrack change)"
+)
 RESTARTED = (
     "the server restarted during this deployment (in phase {phase!r}); nothing was resumed: deploy again"
 )
@@ -162,6 +166,7 @@ class Deployer:
                     force=request.force,
                     build_from="local" if request.build_context is not None else "git",
                     secrets=self.state.box.seal(secrets),
+                    warnings=NO_CACHE_WARNING if "--no-cache" in request.build_flags else None,
                     create_time=now,
                     update_time=now,
                 )
@@ -323,7 +328,7 @@ class PhaseTracker:
         self.state, self.id = state, deployment_id
         self.current: str | None = None
         self.started = time.monotonic()
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(filter(None, [get_deployment(state, deployment_id).warnings]))
 
     def phase(self, phase: Phase) -> None:
         if phase == self.current:
