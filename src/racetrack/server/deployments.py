@@ -110,9 +110,9 @@ class Deployer:
             raise BadRequest(
                 "validating manifest: " + "; ".join(_relative(str(p), workspace) for p in error.problems)
             ) from None
-        for name in (manifest.secret_build_env_file, manifest.secret_runtime_env_file):
-            if name:
-                secret = (workspace / name).resolve()
+        for secret_file in (manifest.secret_build_env_file, manifest.secret_runtime_env_file):
+            if secret_file:
+                secret = (workspace / secret_file).resolve()
                 if secret.is_relative_to(workspace.resolve()) and secret.is_file():
                     secret.unlink()
         if request.build_context is None and not manifest.git.remote.startswith("https://"):
