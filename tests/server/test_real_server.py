@@ -151,6 +151,8 @@ def test_health_info_and_racetrack_error_bodies(sqlite_server: Server) -> None:
         json={"manifest": {"name": "x"}, "build_context": "aGVsbG8=", "secret_vars": {}},
     )
     assert corrupt.status_code == 400 and "not a readable tar.gz" in corrupt.json()["error"]
+    assert not list((sqlite_server.data_dir / "workspaces").iterdir())  # nothing half-created
+    assert _deployment_of(sqlite_server, "x") is None
     assert b"racetrack_server_requests" in httpx.get(sqlite_server.url + "/metrics").content
     created = api(
         sqlite_server,
@@ -336,6 +338,11 @@ def test_a_restart_during_a_build_fails_that_deployment_and_keeps_jobs_serving(
             240,
             "the build never started",
         )
+        twice = client.run(
+            "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, check=False
+        )
+        assert twice.returncode != 0
+        assert f"There's already ongoing deployment of job {name} 0.0.1" in twice.stdout + twice.stderr
         sqlite_server.stack.close()  # SIGTERM: stops with the build in progress
         restarted = start_server(sqlite_server.data_dir, None, tmp_path)
         sqlite_server.stack, sqlite_server.process = restarted.stack, restarted.process
