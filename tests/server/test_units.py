@@ -85,3 +85,39 @@ def test_every_error_has_one_status() -> None:
         ServerError: 500,
     }
     assert {kind: status_of(kind("x")) for kind in expected} == expected
+
+
+def test_client_secret_vars_reach_the_job_exactly_through_private_files(tmp_path) -> None:  # noqa: ANN001
+    from racetrack.manifest import load_manifest, secret_build_env, secret_runtime_env
+    from racetrack.server.deployments import _with_secret_files
+
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "entrypoint.py").write_text("class J:\n    def perform(self):\n        return 1\n")
+    (job / "fatman.yaml").write_text(
+        "name: j\nowner_email: a@b.c\nlang: python3:latest\ngit:\n  remote: https://example.invalid/r.git\n"
+        "python:\n  entrypoint_path: entrypoint.py\n"
+    )
+    manifest = load_manifest(job / "fatman.yaml", notify=False)
+    values = {"API_TOKEN": 'it\'s a \\ "tricky" $value #1'}
+    secret_dir = tmp_path / "secrets"
+    secret_dir.mkdir()
+    with_files = _with_secret_files(manifest, secret_dir, {"build_env": {"B": "x y"}, "runtime_env": values})
+    assert secret_runtime_env(with_files) == values
+    assert secret_build_env(with_files) == {"B": "x y"}
+    assert all(path.stat().st_mode & 0o077 == 0 for path in secret_dir.iterdir())
+    assert with_files.data == manifest.data  # the image's manifest (and its tag) do not change
+
+
+def test_git_credentials_are_looked_up_as_racetracks_client_does() -> None:
+    from racetrack.server.client import git_credentials
+
+    stored = {
+        "git_credentials": {
+            "https://github.com": {"username": "host", "password": "p1"},
+            "https://github.com/team/repo.git": {"username": "exact", "password": "p2"},
+        }
+    }
+    assert git_credentials("https://github.com/team/repo.git", stored)["username"] == "exact"
+    assert git_credentials("https://github.com/team/other.git", stored)["username"] == "host"
+    assert git_credentials("https://gitlab.com/x.git", stored) is None
