@@ -18,9 +18,10 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
 
 from racetrack.wrapper.errors import CallError, CallTimeout, NotReady, Overloaded, ShuttingDown, WorkerDied
+from racetrack.wrapper.metrics import dispatch_metrics
 from racetrack.wrapper.threads import CallThreads, ThreadCall
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ Resolve = Callable[[str], Callable[..., Any]]
 
 _END = object()
 _EXPIRED = object()  # the outcome of a thread call whose deadline passed first
-_WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 _SETTINGS_HINT = "(python.max_concurrency / python.max_queue in fatman.yaml)"
 _TIMEOUT_HINT = "(python.request_timeout / python.endpoint_timeouts in fatman.yaml)"
 
@@ -192,28 +192,11 @@ class Dispatcher:
         self._register_metrics(registry, metric_prefix)
 
     def _register_metrics(self, registry: CollectorRegistry | None, prefix: str) -> None:
-        kw: dict[str, Any] = {"registry": registry}
-        executing = Gauge(
-            f"{prefix}_calls_executing", "Calls executing now (max: python.max_concurrency)", **kw
-        )
-        executing.set_function(lambda: self._executing)
-        waiting = Gauge(
-            f"{prefix}_calls_waiting", "Calls waiting for a free slot (max: python.max_queue)", **kw
-        )
-        waiting.set_function(lambda: len(self._waiters))
-        self._wait_seconds = Histogram(
-            f"{prefix}_call_wait_seconds",
-            "Time calls spent waiting for a free slot",
-            buckets=_WAIT_BUCKETS,
-            **kw,
-        )
-        self._rejected = Counter(f"{prefix}_calls_rejected", "Calls refused with 429 (queue full)", **kw)
-        self._timeouts = Counter(f"{prefix}_call_timeouts", "Calls answered 504 at their deadline", **kw)
-        self._abandoned = Counter(
-            f"{prefix}_abandoned_calls",
-            "In-process sync calls whose caller timed out or left while their thread kept running",
-            **kw,
-        )
+        metrics = dispatch_metrics(registry, prefix, lambda: self._executing, lambda: len(self._waiters))
+        self._wait_seconds = metrics.wait_seconds
+        self._rejected = metrics.rejected
+        self._timeouts = metrics.timeouts
+        self._abandoned = metrics.abandoned
 
     @property
     def executing(self) -> int:

@@ -166,6 +166,66 @@ def _value(metric: Any) -> float:
     return next((sample.value for sample in _samples(metric) if not sample.name.endswith("_created")), 0.0)
 
 
+WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+@dataclass(frozen=True)
+class DispatchMetrics:
+    """The call runtime's admission metrics (dispatch.Dispatcher)."""
+
+    wait_seconds: Histogram
+    rejected: Counter
+    timeouts: Counter
+    abandoned: Counter
+
+
+def dispatch_metrics(
+    registry: CollectorRegistry | None,
+    prefix: str,
+    executing: Callable[[], float],
+    waiting: Callable[[], float],
+) -> DispatchMetrics:
+    """Register the dispatcher's gauges (read from `executing` and `waiting` at scrape time) and counters."""
+    kw: dict[str, Any] = {"registry": registry}
+    Gauge(
+        f"{prefix}_calls_executing", "Calls executing now (max: python.max_concurrency)", **kw
+    ).set_function(executing)
+    Gauge(
+        f"{prefix}_calls_waiting", "Calls waiting for a free slot (max: python.max_queue)", **kw
+    ).set_function(waiting)
+    return DispatchMetrics(
+        wait_seconds=Histogram(
+            f"{prefix}_call_wait_seconds",
+            "Time calls spent waiting for a free slot",
+            buckets=WAIT_BUCKETS,
+            **kw,
+        ),
+        rejected=Counter(f"{prefix}_calls_rejected", "Calls refused with 429 (queue full)", **kw),
+        timeouts=Counter(f"{prefix}_call_timeouts", "Calls answered 504 at their deadline", **kw),
+        abandoned=Counter(
+            f"{prefix}_abandoned_calls",
+            "In-process sync calls whose caller timed out or left while their thread kept running",
+            **kw,
+        ),
+    )
+
+
+def worker_metrics(
+    registry: CollectorRegistry | None, prefix: str, ready: Callable[[], float]
+) -> dict[str, Counter]:
+    """Register the worker pool's gauge (read from `ready`) and its restart counters, by reason."""
+    restarts = Counter(
+        f"{prefix}_worker_restarts",
+        "Worker processes replaced, by reason: crash (died on its own) or timeout (killed at a deadline)",
+        ["reason"],
+        registry=registry,
+    )
+    Gauge(f"{prefix}_workers_ready", "Worker processes loaded and serving", registry=registry).set_function(
+        ready
+    )
+    return {reason: restarts.labels(reason) for reason in ("crash", "timeout")}
+
+
 def new_registry() -> CollectorRegistry:
     """A registry with the process, platform and GC collectors (one per app, so tests can run many)."""
     disable_created_metrics()  # `_created` series only add noise to every scrape

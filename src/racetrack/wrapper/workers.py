@@ -34,13 +34,14 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 from starlette.types import Scope
 
 from racetrack.wrapper.errors import CallTimeout, NotReady, WorkerDied
 from racetrack.wrapper.job import Routes, instance_routes
 from racetrack.wrapper.loader import LoadError, error_from_exception, load_entrypoint
+from racetrack.wrapper.metrics import worker_metrics
 from racetrack.wrapper.tracing import request_id_var
 
 
@@ -395,17 +396,9 @@ class WorkerPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        restarts = Counter(
-            f"{metric_prefix}_worker_restarts",
-            "Worker processes replaced, by reason: crash (died on its own) or timeout (killed at a deadline)",
-            ["reason"],
-            registry=registry,
+        self._restarts = worker_metrics(
+            registry, metric_prefix, lambda: sum(w.loaded and w.alive for w in self._workers.values())
         )
-        self._restarts = {reason: restarts.labels(reason) for reason in ("crash", "timeout")}
-        live = Gauge(
-            f"{metric_prefix}_workers_ready", "Worker processes loaded and serving", registry=registry
-        )
-        live.set_function(lambda: sum(w.loaded and w.alive for w in self._workers.values()))
 
     @property
     def ready(self) -> bool:
