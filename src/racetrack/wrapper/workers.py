@@ -41,6 +41,25 @@ from starlette.types import Scope
 from racetrack.wrapper.errors import CallTimeout, NotReady, WorkerDied
 from racetrack.wrapper.job import Routes, instance_routes
 from racetrack.wrapper.loader import LoadError, error_from_exception, load_entrypoint
+from racetrack.wrapper.messages import (
+    Call,
+    Cancel,
+    Close,
+    Closed,
+    Died,
+    End,
+    Failed,
+    Item,
+    Loaded,
+    LoadFailed,
+    MetricsReply,
+    Next,
+    Reply,
+    Result,
+    Stop,
+    StreamStarted,
+)
+from racetrack.wrapper.messages import Request as WorkerRequest
 from racetrack.wrapper.metrics import worker_metrics
 from racetrack.wrapper.tracing import request_id_var
 
@@ -55,7 +74,6 @@ class _Slot(Protocol):
 
 logger = logging.getLogger(__name__)
 
-Message = tuple[Any, ...]
 _PERFORM_NAMES = ("perform", "/perform")
 
 
@@ -140,18 +158,18 @@ def _worker_main(spec: WorkerSpec, calls: Connection, metrics: Connection) -> No
         routes = instance_routes(instance, root)
     except BaseException as exc:
         error = exc if isinstance(exc, LoadError) else error_from_exception("loading failed", exc, root)
-        _send(calls, ("load_error", error.message, error.exception_type, error.location, error.traceback))
+        _send(calls, LoadFailed(error.message, error.exception_type, error.location, error.traceback))
         return
-    _send(calls, ("ready", os.getpid(), routes))
+    _send(calls, Loaded(os.getpid(), routes))
     threading.Thread(target=_serve_metrics, args=(instance, metrics), name="metrics", daemon=True).start()
     _CallServer(instance, calls).run()
 
 
-def _send(conn: Connection, message: Message) -> None:
+def _send(conn: Connection, message: Reply | MetricsReply) -> None:
     try:
         payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
-        value = message[1] if len(message) > 1 else None
+        value = getattr(message, "value", getattr(message, "entries", None))
         payload = pickle.dumps(
             _error_message(
                 TypeError(
@@ -164,9 +182,9 @@ def _send(conn: Connection, message: Message) -> None:
     conn.send_bytes(payload)
 
 
-def _error_message(exc: BaseException) -> Message:
+def _error_message(exc: BaseException) -> Failed:
     text = "".join(traceback.format_exception(exc))
-    return ("error", type(exc).__name__, str(exc), isinstance(exc, ValueError), text)
+    return Failed(type(exc).__name__, str(exc), isinstance(exc, ValueError), text)
 
 
 class _CallServer:
@@ -192,12 +210,12 @@ class _CallServer:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 return
-            if message[0] == "cancel":
+            if isinstance(message, Cancel):
                 continue  # for a call that had already ended
-            if message[0] != "call":
+            if not isinstance(message, Call):
                 return
-            _, name, kwargs, request_id, scope = message
-            token = request_id_var.set(request_id)
+            name, kwargs, scope = message.name, message.kwargs, message.scope
+            token = request_id_var.set(message.request_id)
             context = self.request_context
             context_token = context.set(Request(scope)) if context is not None and scope is not None else None
             try:
@@ -221,7 +239,7 @@ class _CallServer:
             agen = result
             self._stream(lambda: self._await(anext(agen)), lambda: self._await(agen.aclose()))
         else:
-            _send(self.conn, ("result", result))
+            _send(self.conn, Result(result))
 
     def _await(self, awaitable: Awaitable[Any]) -> Any:
         """Run `awaitable` on this process's loop until done, or cancelled by a "cancel" from the server."""
@@ -237,40 +255,40 @@ class _CallServer:
         try:
             message = self.conn.recv()
         except (EOFError, OSError):  # the server process is gone
-            message = ("stop",)
+            message = Stop()
             self.loop.remove_reader(fd)
-        if message[0] == "cancel":
+        if isinstance(message, Cancel):
             logger.info("the client left: cancelling the call")
             task.cancel()
-        elif message[0] == "stop":
+        elif isinstance(message, Stop):
             self.stopping = True  # once this call is done
 
     def _stream(self, next_item: Callable[[], Any], close: Callable[[], None]) -> None:
-        _send(self.conn, ("stream",))
+        _send(self.conn, StreamStarted())
         while True:
             try:
-                request = self.conn.recv() if not self.stopping else ("stop",)
+                request = self.conn.recv() if not self.stopping else Stop()
             except (EOFError, OSError):
                 close()
                 return
-            if request[0] == "cancel":
-                continue  # sent while this stream started; the server follows up with "close"
-            if request[0] != "next":
+            if isinstance(request, Cancel):
+                continue  # sent while this stream started; the server follows up with Close
+            if not isinstance(request, Next):
                 close()
-                if request[0] == "close":
-                    _send(self.conn, ("closed",))
+                if isinstance(request, Close):
+                    _send(self.conn, Closed())
                 else:
                     self.stopping = True
                 return
             try:
                 item = next_item()
             except (StopIteration, StopAsyncIteration):
-                _send(self.conn, ("end",))
+                _send(self.conn, End())
                 return
             except BaseException as exc:
                 _send(self.conn, _error_message(exc))
                 return
-            _send(self.conn, ("item", item))
+            _send(self.conn, Item(item))
 
 
 def _serve_metrics(instance: object, conn: Connection) -> None:
@@ -282,9 +300,9 @@ def _serve_metrics(instance: object, conn: Connection) -> None:
         except (EOFError, OSError):
             return
         try:
-            reply: Message = ("metrics", sequence, read() if read else [])
+            reply = MetricsReply(sequence, read() if read else [])
         except Exception as exc:
-            reply = ("error", sequence, f"{type(exc).__name__}: {exc}")
+            reply = MetricsReply(sequence, [], f"{type(exc).__name__}: {exc}")
         _send(conn, reply)
 
 
@@ -303,7 +321,7 @@ class _Worker:
         )
         self.index = index
         self.pool = pool
-        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.inbox: asyncio.Queue[Reply] = asyncio.Queue()
         self.alive = True
         self.loaded = False
         self.routes: Routes | None = None  # the paths it serves, reported once loaded
@@ -322,7 +340,7 @@ class _Worker:
     def pid(self) -> int | None:
         return self.process.pid
 
-    def request(self, message: Message) -> None:
+    def request(self, message: WorkerRequest) -> None:
         """Send a request; a worker that already died raises WorkerDied."""
         try:
             self.calls.send(message)
@@ -330,10 +348,10 @@ class _Worker:
             raise WorkerDied(f"worker process {self.index} died before it could take the call") from None
         self.awaiting_reply = True
 
-    async def reply(self) -> Message:
+    async def reply(self) -> Reply:
         message = await self.inbox.get()
         self.awaiting_reply = False
-        self.streaming = message[0] in ("stream", "item")
+        self.streaming = isinstance(message, StreamStarted | Item)
         return message
 
     def kill(self, reason: str) -> None:
@@ -428,9 +446,9 @@ class WorkerPool:
 
     async def _await_load(self, worker: _Worker) -> None:
         message = await worker.inbox.get()
-        if message[0] == "ready":
+        if isinstance(message, Loaded):
             worker.loaded = True
-            worker.routes = message[2]
+            worker.routes = message.routes
             self._check_routes(worker)
             assert self._idle is not None
             self._idle.put_nowait(worker)
@@ -438,12 +456,12 @@ class WorkerPool:
                 self._all_loaded = True
                 logger.info("all %d worker processes loaded the entrypoint", self.size)
             return
-        if message[0] == "load_error":
-            _, text, exception_type, location, remote_traceback = message
-            what = f"worker process {worker.index} could not load the entrypoint: {text}"
-            failure = LoadError(what, exception_type, location, remote_traceback)
+        if isinstance(message, LoadFailed):
+            what = f"worker process {worker.index} could not load the entrypoint: {message.message}"
+            failure = LoadError(what, message.exception_type, message.location, message.traceback)
         else:
-            what = f"worker process {worker.index} {describe_exit(message[1])} while loading the entrypoint"
+            exitcode = message.exitcode if isinstance(message, Died) else None
+            what = f"worker process {worker.index} {describe_exit(exitcode)} while loading the entrypoint"
             failure = LoadError(what, "WorkerDied")
         if self.load_failure is None:  # the first failure is the one reported, with its traceback
             self.load_failure = failure
@@ -475,7 +493,7 @@ class WorkerPool:
 
     def _on_exit(self, worker: _Worker, exitcode: int | None) -> None:
         worker.alive = False
-        worker.inbox.put_nowait(("died", exitcode))
+        worker.inbox.put_nowait(Died(exitcode))
         if self._stopping or not worker.loaded:
             return
         reason = worker.killed_for or "crash"
@@ -503,16 +521,16 @@ class WorkerPool:
         worker = await self._take_idle(deadline)
         request = self.request_context.get(None) if self.request_context is not None else None
         scope = picklable_scope(request.scope) if request is not None else None
-        worker.request(("call", name, kwargs, request_id_var.get(), scope))
+        worker.request(Call(name, kwargs, request_id_var.get(), scope))
         try:
             message = await self._reply(worker, deadline, slot)
         except asyncio.CancelledError:  # the caller left
             self._abandon(worker, deadline, slot)
             raise
-        if message[0] == "stream":
+        if isinstance(message, StreamStarted):
             return self._stream(worker, deadline, slot)
         self._idle_again(worker)
-        return message[1]
+        return message.value if isinstance(message, Result) else None
 
     async def _take_idle(self, deadline: float | None) -> _Worker:
         assert self._idle is not None, "WorkerPool.start() was not awaited"
@@ -522,7 +540,7 @@ class WorkerPool:
                 if worker.alive:
                     return worker
 
-    async def _reply(self, worker: _Worker, deadline: float | None, slot: _Slot) -> Message:
+    async def _reply(self, worker: _Worker, deadline: float | None, slot: _Slot) -> Reply:
         """The worker's next reply; kill it at the deadline; errors and deaths raised."""
         try:
             async with asyncio.timeout_at(deadline):
@@ -533,16 +551,16 @@ class WorkerPool:
                 slot.timeout_message(still_running=False)
                 + f"; worker process {worker.index} was killed to stop it and is being replaced"
             ) from None
-        if message[0] == "died":
+        if isinstance(message, Died):
             raise WorkerDied(
-                f"the worker process serving this call died ({describe_exit(message[1])}); it is being"
+                f"the worker process serving this call died ({describe_exit(message.exitcode)}); it is being"
                 " replaced. Out of memory or a crash in native code are the usual causes"
             )
-        if message[0] == "error":
+        if isinstance(message, Failed):
             self._idle_again(worker)
-            _, type_name, text, is_value_error, remote_traceback = message
-            error = (RemoteValueError if is_value_error else RemoteError)(type_name, text)
-            error.__cause__ = _RemoteTraceback(remote_traceback)
+            remote = RemoteValueError if message.is_value_error else RemoteError
+            error = remote(message.type_name, message.message)
+            error.__cause__ = _RemoteTraceback(message.traceback)
             raise error
         return message
 
@@ -551,12 +569,12 @@ class WorkerPool:
     ) -> AsyncGenerator[Any, None]:
         try:
             while True:
-                worker.request(("next",))
+                worker.request(Next())
                 message = await self._reply(worker, deadline, slot)
-                if message[0] == "end":
+                if isinstance(message, End):
                     self._idle_again(worker)
                     return
-                yield message[1]
+                yield message.value if isinstance(message, Item) else None
         finally:
             if worker.alive and worker.killed_for is None and (worker.awaiting_reply or worker.streaming):
                 # the consumer stopped early: close the generator in the worker, in the background
@@ -567,7 +585,7 @@ class WorkerPool:
         or deadline), then the worker is brought back in the background, keeping the slot until then."""
         if worker.awaiting_reply:
             with contextlib.suppress(OSError):
-                worker.calls.send(("cancel",))
+                worker.calls.send(Cancel())
         slot.release_after(self._background(self._settle(worker, deadline)))
 
     async def _settle(self, worker: _Worker, deadline: float | None) -> None:
@@ -579,7 +597,7 @@ class WorkerPool:
                     if worker.awaiting_reply:
                         await worker.reply()
                     elif worker.streaming:
-                        worker.request(("close",))
+                        worker.request(Close())
                     else:
                         self._idle_again(worker)
                         return
@@ -614,13 +632,13 @@ class WorkerPool:
             try:
                 worker.metrics.send(sequence)
                 while worker.metrics.poll(timeout):
-                    reply = worker.metrics.recv()
-                    if reply[1] != sequence:
+                    reply: MetricsReply = worker.metrics.recv()
+                    if reply.sequence != sequence:
                         continue  # a late answer to an earlier scrape
-                    if reply[0] == "error":
-                        logger.error("metrics() of worker process %d failed: %s", worker.index, reply[2])
+                    if reply.error is not None:
+                        logger.error("metrics() of worker process %d failed: %s", worker.index, reply.error)
                         return []
-                    return reply[2] if isinstance(reply[2], list) else [reply[2]]
+                    return reply.entries if isinstance(reply.entries, list) else [reply.entries]
             except (EOFError, OSError):
                 return []
         logger.warning(
@@ -633,7 +651,7 @@ class WorkerPool:
         self._stopping = True
         for worker in self._workers.values():
             with contextlib.suppress(OSError):
-                worker.calls.send(("stop",))
+                worker.calls.send(Stop())
         await asyncio.to_thread(self._wait_exited, timeout)
         self.kill_all()
         for task in list(self._tasks):
