@@ -91,7 +91,7 @@ def copy_job(sample: Path, directory: Path) -> JobCopy:
     manifest_path = root / "fatman.yaml"
     manifest = yaml.safe_load(manifest_path.read_text())
     manifest["name"] = JOB_NAME
-    python = manifest.setdefault("python", {})
+    python = manifest.setdefault("python" if "python" in manifest else "jobtype_extra", {})
     requirements = root / python.setdefault("requirements_path", "requirements.txt")
     existing = requirements.read_text().rstrip() + "\n" if requirements.exists() else ""
     requirements.write_text(f"{existing}# {JOB_NAME} {nonce}\n")
@@ -108,7 +108,7 @@ def snapshot_racetrack(directory: Path) -> dict[str, str]:
     """Copy racetrack's checkout and return an environment that runs it, so that edits made to the working
     tree during the benchmark cannot change the wrapper base image between two builds."""
     root = directory / "racetrack-checkout"
-    for name in ("src", "images"):
+    for name in ("src",):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO_ROOT / name, root / name)
