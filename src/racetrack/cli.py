@@ -62,7 +62,7 @@ manifest_logger.propagate = False
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a user-facing error to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -54,6 +54,11 @@ def racetrack(*args: str) -> Any:
     return runner.invoke(app, list(args))
 
 
+def flat(text: str) -> str:
+    """`text` with each run of whitespace as one space: what it says, however the terminal wrapped it."""
+    return " ".join(text.split())
+
+
 def listed(name: str) -> list[dict[str, Any]]:
     """`racetrack list NAME --json`."""
     result = racetrack("list", name, "--json")

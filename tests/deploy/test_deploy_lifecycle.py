@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from deploy_helpers import JOBS, RACETRACK, JobRepo, deploy, git, listed, racetrack
+from deploy_helpers import JOBS, RACETRACK, JobRepo, deploy, flat, git, listed, racetrack
 
 pytestmark = pytest.mark.docker
 
@@ -51,7 +51,7 @@ def test_versions_side_by_side_latest_call_and_logs(lifecycle: JobRepo, engine: 
     perform = racetrack("call", lifecycle.name, "x: 6\ny: 7", "--version", "latest")
     assert perform.exit_code == 0 and json.loads(perform.stdout) == 42.0
     missing = racetrack("call", lifecycle.name, "--version", "3.0.0")
-    assert missing.exit_code == 1 and "deployed: 1.0.0, 1.9.0, 1.10.0" in missing.stderr
+    assert missing.exit_code == 1 and "deployed: 1.0.0, 1.9.0, 1.10.0" in flat(missing.stderr)
     refused = racetrack("call", lifecycle.name, '{"x": "a lot"}')
     assert refused.exit_code == 1 and "HTTP 422" in refused.stderr and '"x"' in refused.stderr
 
@@ -148,7 +148,7 @@ def test_force_replaces_only_once_the_new_container_is_ready(lifecycle: JobRepo,
     [new] = listed(lifecycle.name)
     assert new["container"] == old["container"] and new["container_id"] != old["container_id"]
     assert new["status"] == "running" and new["url"] != old["url"]
-    assert f"port moved from {old['host_port']} to {new['host_port']}" in output
+    assert f"port moved from {old['host_port']} to {new['host_port']}" in flat(output)
     with httpx.Client(timeout=1) as http:
         assert not _ready(http, old["url"]) and _ready(http, new["url"])
 
@@ -167,10 +167,11 @@ def test_a_job_whose_init_raises_is_removed_and_the_old_version_kept(lifecycle: 
     for extra in (["--force"], ["-e", "version=2.0.0"]):
         failed = racetrack("deploy", str(lifecycle.job), *lifecycle.overrides, *extra)
         assert failed.exit_code == 1, failed.output
-        assert "did not start: the job failed to load" in failed.stderr
-        assert "PermissionError: the model registry refused MODEL_TOKEN (entrypoint.py:13)" in failed.stderr
-        assert "| PermissionError: the model registry refused MODEL_TOKEN" in failed.stderr  # the log tail
-        assert "The failed container was removed" in failed.stderr
+        said = flat(failed.stderr)
+        assert "did not start: the job failed to load" in said
+        assert "PermissionError: the model registry refused MODEL_TOKEN (entrypoint.py:13)" in said
+        assert "| PermissionError: the model registry refused MODEL_TOKEN" in said  # the log tail
+        assert "The failed container was removed" in said
         jobs = listed(lifecycle.name)
         assert [(job["version"], job["container_id"], job["status"]) for job in jobs] == [
             ("1.0.0", old["container_id"], "running")
@@ -184,8 +185,9 @@ def test_a_failing_docs_example_fails_the_deploy_unless_no_verify(lifecycle: Job
     lifecycle.write_secrets(f"MODEL_TOKEN={TOKEN}\nPERFORM_MODE=broken\n")
     failed = racetrack("deploy", str(lifecycle.job), *lifecycle.overrides)
     assert failed.exit_code == 1, failed.output
-    assert "/api/v1/perform: HTTP 500" in failed.stderr and "perform is broken" in failed.stderr
-    assert "the smoke check failed for /api/v1/perform" in failed.stderr and "--no-verify" in failed.stderr
+    said = flat(failed.stderr)
+    assert "/api/v1/perform: HTTP 500" in said and "perform is broken" in said
+    assert "the smoke check failed for /api/v1/perform" in said and "--no-verify" in said
     assert listed(lifecycle.name) == []
     unverified = deploy(lifecycle, "--no-verify")
     assert "/api/v1/perform: HTTP 500" in unverified.stderr
@@ -216,7 +218,7 @@ def test_a_new_commit_with_an_unchanged_job_reports_the_new_git_version(lifecycl
     assert first["git_commit"] == lifecycle.commit
     git(lifecycle.root, "commit", "--allow-empty", "-m", "nothing in the job changes")
     result = deploy(lifecycle, "--force")
-    assert "up to date, nothing built" in result.output  # the image is reused...
+    assert "up to date, nothing built" in flat(result.output)  # the image is reused...
     [second] = listed(lifecycle.name)
     assert second["git_commit"] == lifecycle.commit != first["git_commit"]  # ...but the commit is current
     health = httpx.get(second["url"] + "/health", timeout=10).json()

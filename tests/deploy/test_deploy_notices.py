@@ -16,7 +16,8 @@ def test_a_job_whose_init_needs_a_runtime_secret_builds_and_deploys(job_repo: An
     repo = job_repo(JOBS / "needs-secret")
     repo.write_secrets("MODEL_TOKEN=tok-needed-at-init\n")
     result = deploy(repo)
-    warning = next(line for line in result.stderr.splitlines() if "racetrack: warning:" in line)
+    said = " ".join(result.stderr.split())  # however the terminal wrapped it
+    warning = said[said.index("racetrack: warning:"):]
     assert "the job's __init__ (or import) failed in the build sandbox" in warning
     assert "KeyError" in warning and "MODEL_TOKEN" in warning
     assert "the image has no racetrack.openapi label" in warning

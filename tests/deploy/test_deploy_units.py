@@ -58,6 +58,8 @@ def test_load_failure_from_live_500() -> None:
     assert str(failure) == "PermissionError: Entrypoint() failed in __init__: no token (/job/entrypoint.py:9)"
     assert str(failure.relative_to("/job")).endswith("(entrypoint.py:9)")
     assert failure.relative_to("/elsewhere") == failure
+    with_cause = {**LOAD_FAILED, "error": LOAD_FAILED["error"] + ", cause=PermissionError"}  # as Racetrack
+    assert Answer(500, with_cause).load_failure == failure
 
 
 def test_ready_503_while_loading_is_no_failure() -> None:

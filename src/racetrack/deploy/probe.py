@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,6 +13,7 @@ from racetrack.deploy.registry import Deployment
 STARTING, RUNNING, ERROR, STOPPED = "starting", "running", "error", "stopped"
 STOP_EXIT_CODES = (0, 143)  # a clean exit, or SIGTERM from `docker stop`
 WRAPPER_PREFIX = "the job failed to load: "
+CAUSE = re.compile(r", cause=[A-Za-z0-9_.]*$")  # Racetrack's suffix the wrapper adds to its load error
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Answer:
         first = details[0] if isinstance(details, list) and details and isinstance(details[0], dict) else {}
         location = first.get("location")
         message = str(body.get("error") or f"HTTP {self.status} without an error message")
-        message = message.removeprefix(WRAPPER_PREFIX).removesuffix(f" ({location})")
+        message = CAUSE.sub("", message.removeprefix(WRAPPER_PREFIX)).removesuffix(f" ({location})")
         return LoadFailure(message, first.get("exception_type"), location)
 
 

@@ -4,6 +4,7 @@ and read Deployments and pods back as the registry of what runs."""
 from __future__ import annotations
 
 import base64
+import builtins
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -97,7 +98,7 @@ class KubernetesTarget:
         reporter.done(f"{manifest.replicas} pods ready")
         return self._deployment(self.apps.read_namespaced_deployment(name, self.namespace))
 
-    def list(self, name: str | None = None) -> list[JobDeployment]:
+    def list(self, name: str | None = None) -> builtins.list[JobDeployment]:
         found = self.apps.list_namespaced_deployment(self.namespace, label_selector=SELECTOR).items
         jobs = [self._deployment(item) for item in found]
         chosen = [job for job in jobs if name in (None, job.name)]
@@ -175,7 +176,7 @@ class KubernetesTarget:
     def _wait_rolled_out(self, name: str, replicas: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            deployment = self.apps.read_namespaced_deployment_status(name, self.namespace)
+            deployment: Any = self.apps.read_namespaced_deployment_status(name, self.namespace)
             status = deployment.status
             if (
                 (status.observed_generation or 0) >= (deployment.metadata.generation or 0)
@@ -203,7 +204,7 @@ class KubernetesTarget:
                     self._log_tail(pod),
                 )
 
-    def _log_tail(self, pod: Any) -> list[str]:
+    def _log_tail(self, pod: Any) -> builtins.list[str]:
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -214,7 +215,7 @@ class KubernetesTarget:
             return []
         return (text or "").splitlines()
 
-    def _pods(self, object_name: str) -> list[Any]:
+    def _pods(self, object_name: str) -> builtins.list[Any]:
         return self.core.list_namespaced_pod(self.namespace, label_selector=f"{ID_LABEL}={object_name}").items
 
     def _existing(self, name: str, version: str) -> str:
@@ -225,7 +226,7 @@ class KubernetesTarget:
             )
         return object_name
 
-    def _secret_values(self, object_name: str) -> list[str]:
+    def _secret_values(self, object_name: str) -> builtins.list[str]:
         secret = self._read(self.core.read_namespaced_secret, f"{object_name}-env")
         if secret is None or not secret.data or SECRET_KEY not in secret.data:
             return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import codecs
 import contextlib
 import secrets
@@ -114,7 +115,7 @@ class SwarmTarget:
         self._prune_secrets(manifest.name, manifest.version, keep={secret["SecretName"]} if secret else set())
         return self._deployment(self.client.api.inspect_service(service_id))
 
-    def list(self, name: str | None = None) -> list[JobDeployment]:
+    def list(self, name: str | None = None) -> builtins.list[JobDeployment]:
         filters = {"label": SWARM["label"] + ([f"{NAME_LABEL}={name}"] if name else [])}
         found = [self._deployment(service) for service in self.client.api.services(filters=filters)]
         return sorted(found, key=lambda job: (job.name, job.version))
@@ -178,7 +179,7 @@ class SwarmTarget:
             raise DeployError(f"{name} {version} is not deployed on the swarm; `racetrack list` shows jobs")
         return service
 
-    def _tasks(self, service_id: str) -> list[Task]:
+    def _tasks(self, service_id: str) -> builtins.list[Task]:
         nodes = {node["ID"]: (node.get("Status") or {}).get("Addr", "") for node in self.client.api.nodes()}
         return [task_from(attrs, nodes) for attrs in self.client.api.tasks(filters={"service": service_id})]
 
@@ -211,7 +212,9 @@ class SwarmTarget:
             explanation = error.explanation or error
             raise DeployError(f"the swarm refused service {service.name}: {explanation}") from None
 
-    def _wait_converged(self, service_id: str, replicas: int, generation: int, timeout: float) -> list[Task]:
+    def _wait_converged(
+        self, service_id: str, replicas: int, generation: int, timeout: float
+    ) -> builtins.list[Task]:
         """The new tasks once `replicas` of them run healthy and no old one is meant to run any more."""
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2) as http:
@@ -244,7 +247,15 @@ class SwarmTarget:
             return
         failure = ask(http, url + "/live").load_failure
         if failure is not None:
-            raise self._failure(task, f"the job failed to load: {failure.relative_to('/opt/job')}")
+            raise self._failure(task, f"the job failed to load: {failure.relative_to(self._job_root(task))}")
+
+    def _job_root(self, task: Task) -> str:
+        """The job's directory in the task's container (its working dir), to shorten file locations."""
+        try:
+            container = self.client.containers.get(task.container_id or "")
+        except DockerException:
+            return ""
+        return str(container.attrs["Config"].get("WorkingDir") or "")
 
     def _local_url(self, task: Task) -> str | None:
         if not task.container_id:
@@ -257,7 +268,7 @@ class SwarmTarget:
         return f"http://127.0.0.1:{ports[0]['HostPort']}" if ports else None
 
     def _failure(self, task: Task, message: str) -> StartFailed:
-        log_tail: list[str] = []
+        log_tail: builtins.list[str] = []
         if task.container_id:
             try:
                 raw = self.client.containers.get(task.container_id).logs(tail=LOG_TAIL_LINES)
@@ -299,7 +310,7 @@ class SwarmTarget:
                 except APIError:
                     time.sleep(POLL_SECONDS)
 
-    def _secret_values(self, service: dict[str, Any]) -> list[str]:
+    def _secret_values(self, service: dict[str, Any]) -> builtins.list[str]:
         """The job's secret values, read from a task on this engine, to redact them from its logs."""
         labels = service["Spec"].get("Labels") or {}
         names = set(filter(None, (labels.get(SECRET_NAMES_LABEL) or "").split(",")))
