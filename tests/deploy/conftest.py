@@ -5,6 +5,7 @@ engine never touch each other's containers; whatever a test leaves behind is rem
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -37,9 +38,14 @@ def engine(run_prefix: str) -> Iterator[Any]:
 
 def remove_jobs(client: Any, chosen: Callable[[str], bool]) -> None:
     """Remove the deployed containers whose job name is `chosen`, running or not."""
+    from docker.errors import NotFound
+
     for container in client.containers.list(all=True, filters={"label": DEPLOYMENT_LABEL}):
+        if "com.docker.swarm.task" in container.labels:
+            continue  # Swarm removes a task's container with its service (the swarm fixture removes those)
         if chosen(container.labels.get("racetrack.job.name", "")):
-            container.remove(force=True)
+            with contextlib.suppress(NotFound):  # gone meanwhile
+                container.remove(force=True)
 
 
 @pytest.fixture

@@ -39,6 +39,11 @@ def swarm(engine: Any, run_prefix: str) -> Iterator[SwarmTarget]:
     for service in engine.api.services(filters={"label": ["racetrack.deployment=swarm"]}):
         if mine(service["Spec"].get("Labels")):
             engine.api.remove_service(service["ID"])
+    tasks = {"label": ["racetrack.deployment=swarm", "com.docker.swarm.task"]}
+    _until(
+        lambda: not [c for c in engine.containers.list(all=True, filters=tasks) if mine(c.labels)],
+        120, "the removed services' task containers to go (their images are removed next)",
+    )
     for secret in engine.api.secrets(filters={"label": ["racetrack.deployment=swarm"]}):
         if mine(secret["Spec"].get("Labels")):
             _until(lambda secret=secret: _removed(engine, secret["ID"]), 60, "secret removal")
