@@ -120,8 +120,8 @@ def run_local(
     """Serve the job from this Python environment (no Docker), with runtime_env and secret env applied."""
     import os
 
+    from racetrack.wrapper.http.server import ListenError, listen_socket, serve
     from racetrack.wrapper.local import job_urls, local_env
-    from racetrack.wrapper.server import ListenError, listen_socket, serve
     from racetrack.wrapper.settings import settings_from_manifest
 
     manifest = load_job_manifest(path, extra)

@@ -17,7 +17,7 @@ from racetrack.protocol import (
     ENV_PUB_URL,
     TRACING_HEADER,
 )
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 _MAX_ERROR_BODY = 2000
 

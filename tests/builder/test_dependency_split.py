@@ -93,7 +93,7 @@ def test_job_image_carries_no_pip_setuptools_or_cli_packages(engine, probe_image
         "  'six': six.__file__,\n"
         "  'job_bin': sorted(p.name for p in pathlib.Path('/opt/job/venv/bin').iterdir()),\n"
         "  'compiled': [str(p) for p in pathlib.Path('/opt/racetrack/venv').glob('lib/*/site-packages/"
-        "racetrack/wrapper/__pycache__/app.*.pyc')]}))"
+        "racetrack/wrapper/http/__pycache__/app.*.pyc')]}))"
     )
     result = in_image(engine, probe_image.tag, code)
     assert result["found"] == []

@@ -11,10 +11,10 @@ import threading
 import pytest
 from prometheus_client import CollectorRegistry
 
-from racetrack.wrapper.dispatch import CallTimeout, Dispatcher
-from racetrack.wrapper.logs import AccessLog, JsonFormatter, RequestIdFilter, TextFormatter
-from racetrack.wrapper.threads import CallThreads
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.runtime.dispatch import CallTimeout, Dispatcher
+from racetrack.wrapper.runtime.threads import CallThreads
+from racetrack.wrapper.telemetry.logs import AccessLog, JsonFormatter, RequestIdFilter, TextFormatter
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 from prometheus_client import CollectorRegistry
 
-from racetrack.wrapper.dispatch import CallStream, CallTimeout, Dispatcher, Overloaded, ShuttingDown
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.runtime.dispatch import CallStream, CallTimeout, Dispatcher, Overloaded, ShuttingDown
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 pytestmark = pytest.mark.anyio
 

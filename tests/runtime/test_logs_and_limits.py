@@ -12,13 +12,13 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from racetrack.manifest import PythonSettings
-from racetrack.wrapper.app import JobApp
-from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body, too_large
-from racetrack.wrapper.logs import JsonFormatter, RequestIdFilter
-from racetrack.wrapper.responses import HTTPError
+from racetrack.wrapper.http.app import JobApp
+from racetrack.wrapper.http.bodylimit import BodyLimitMiddleware, read_body, too_large
+from racetrack.wrapper.http.responses import HTTPError
+from racetrack.wrapper.runtime.shutdown import Drain, GracefulServer
 from racetrack.wrapper.settings import JobSettings
-from racetrack.wrapper.shutdown import Drain, GracefulServer
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.telemetry.logs import JsonFormatter, RequestIdFilter
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 
 def test_json_lines_carry_request_id_and_extra_fields():

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from wrapper_helpers import make_app, write_job
 
-from racetrack.wrapper.app import JobApp
-from racetrack.wrapper.loader import LoadError
+from racetrack.wrapper.contract.loader import LoadError
+from racetrack.wrapper.http.app import JobApp
 from racetrack.wrapper.settings import WRAPPER_ENV_VARS
 
 ERROR_KEYS = {"error", "type", "details", "request_id"}

@@ -8,9 +8,9 @@ from typing import Any, List, Optional
 
 import pytest
 
-from racetrack.wrapper.contract import build_endpoint, check_example
-from racetrack.wrapper.docstrings import parse_docstring
-from racetrack.wrapper.loader import LoadError
+from racetrack.wrapper.contract.docstrings import parse_docstring
+from racetrack.wrapper.contract.loader import LoadError
+from racetrack.wrapper.contract.signatures import build_endpoint, check_example
 
 
 class Job:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from racetrack.wrapper.logs import RequestIdFilter
+from racetrack.wrapper.telemetry.logs import RequestIdFilter
 
 NUMBERS_JOB = """
 import math

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from racetrack.wrapper.app import JobApp
+from racetrack.wrapper.http.app import JobApp
 from racetrack.wrapper.settings import JobSettings
 from server_process import ServerProcess, job_server
 

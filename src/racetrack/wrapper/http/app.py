@@ -20,20 +20,35 @@ from starlette.routing import Match
 from starlette.types import Message, Receive, Scope, Send
 
 from racetrack.protocol import API_PREFIX, GATEWAY_TOKEN_HEADER, PROBE_PATHS, PUB_PREFIXES
-from racetrack.wrapper import openapi
-from racetrack.wrapper.bodylimit import BodyLimitMiddleware, read_body
-from racetrack.wrapper.contract import Endpoint
-from racetrack.wrapper.dispatch import CallStream, Dispatcher
-from racetrack.wrapper.encoding import encode_json, encode_result
-from racetrack.wrapper.endpoints_v2 import EndpointsV2
+from racetrack.wrapper.contract import openapi
+from racetrack.wrapper.contract.encoding import encode_json, encode_result
+from racetrack.wrapper.contract.job import Job, describe_route_mismatch, load_job
+from racetrack.wrapper.contract.loader import LoadError
+from racetrack.wrapper.contract.signatures import Endpoint
 from racetrack.wrapper.errors import HTTPError, NotReady, ShuttingDown, from_job_exception
-from racetrack.wrapper.job import Job, describe_route_mismatch, load_job
-from racetrack.wrapper.loader import LoadError
-from racetrack.wrapper.logs import AccessLog
-from racetrack.wrapper.metrics import (
+from racetrack.wrapper.http.bodylimit import BodyLimitMiddleware, read_body
+from racetrack.wrapper.http.endpoints_v2 import EndpointsV2
+from racetrack.wrapper.http.responses import (
+    JSON,
+    method_not_allowed,
+    not_found,
+    send_error,
+    send_response,
+    validation_error,
+)
+from racetrack.wrapper.http.secretenv import GatewayGuard, SecretEnvError, load_secret_env
+from racetrack.wrapper.http.static import StaticServer
+from racetrack.wrapper.http.streaming import stream_response, until_disconnect
+from racetrack.wrapper.http.webview import WEBVIEW_PATH
+from racetrack.wrapper.runtime.dispatch import CallStream, Dispatcher
+from racetrack.wrapper.runtime.shutdown import Drain
+from racetrack.wrapper.runtime.workers import WorkerPool, WorkerSpec
+from racetrack.wrapper.settings import JobSettings
+from racetrack.wrapper.telemetry.logs import AccessLog
+from racetrack.wrapper.telemetry.metrics import (
     CONTENT_TYPE as METRICS_CONTENT_TYPE,
 )
-from racetrack.wrapper.metrics import (
+from racetrack.wrapper.telemetry.metrics import (
     CallMetrics,
     EndpointMetrics,
     EntrypointMetricsCollector,
@@ -42,22 +57,7 @@ from racetrack.wrapper.metrics import (
     new_registry,
     render,
 )
-from racetrack.wrapper.responses import (
-    JSON,
-    method_not_allowed,
-    not_found,
-    send_error,
-    send_response,
-    validation_error,
-)
-from racetrack.wrapper.secretenv import GatewayGuard, SecretEnvError, load_secret_env
-from racetrack.wrapper.settings import JobSettings
-from racetrack.wrapper.shutdown import Drain
-from racetrack.wrapper.static import StaticServer
-from racetrack.wrapper.streaming import stream_response, until_disconnect
-from racetrack.wrapper.tracing import REQUEST_ID_HEADER, request_id_for, request_id_var
-from racetrack.wrapper.webview import WEBVIEW_PATH
-from racetrack.wrapper.workers import WorkerPool, WorkerSpec
+from racetrack.wrapper.telemetry.tracing import REQUEST_ID_HEADER, request_id_for, request_id_var
 
 logger = logging.getLogger("racetrack.wrapper")
 

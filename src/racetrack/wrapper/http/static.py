@@ -21,7 +21,7 @@ from starlette.responses import (
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from racetrack.wrapper.loader import LoadError
+from racetrack.wrapper.contract.loader import LoadError
 
 # Types Python's own table lacks (or gets only from /etc/mime.types, absent from slim images).
 EXTRA_MIME_TYPES = {

@@ -8,11 +8,11 @@ import os
 import socket
 
 from racetrack.protocol import JOB_PORT
-from racetrack.wrapper import shutdown
-from racetrack.wrapper.app import JobApp
-from racetrack.wrapper.connections import ConnectionLimits, protocol_class
-from racetrack.wrapper.logs import configure_logging
+from racetrack.wrapper.http.app import JobApp
+from racetrack.wrapper.http.connections import ConnectionLimits, protocol_class
+from racetrack.wrapper.runtime import shutdown
 from racetrack.wrapper.settings import JobSettings
+from racetrack.wrapper.telemetry.logs import configure_logging
 
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = JOB_PORT

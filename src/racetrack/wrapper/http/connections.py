@@ -24,8 +24,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from racetrack.protocol import PROBE_PATHS
-from racetrack.wrapper.responses import error_body
-from racetrack.wrapper.tracing import REQUEST_ID_HEADER, request_id_for
+from racetrack.wrapper.http.responses import error_body
+from racetrack.wrapper.telemetry.tracing import REQUEST_ID_HEADER, request_id_for
 
 logger = logging.getLogger("racetrack.wrapper")
 

@@ -38,10 +38,10 @@ from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 from starlette.types import Scope
 
+from racetrack.wrapper.contract.job import Routes, instance_routes
+from racetrack.wrapper.contract.loader import LoadError, error_from_exception, load_entrypoint
 from racetrack.wrapper.errors import CallTimeout, NotReady, WorkerDied
-from racetrack.wrapper.job import Routes, instance_routes
-from racetrack.wrapper.loader import LoadError, error_from_exception, load_entrypoint
-from racetrack.wrapper.messages import (
+from racetrack.wrapper.runtime.messages import (
     Call,
     Cancel,
     Close,
@@ -59,9 +59,9 @@ from racetrack.wrapper.messages import (
     Stop,
     StreamStarted,
 )
-from racetrack.wrapper.messages import Request as WorkerRequest
-from racetrack.wrapper.metrics import worker_metrics
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.runtime.messages import Request as WorkerRequest
+from racetrack.wrapper.telemetry.metrics import worker_metrics
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 
 class _Slot(Protocol):
@@ -149,7 +149,7 @@ def _worker_main(spec: WorkerSpec, calls: Connection, metrics: Connection) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and SIGTERM are the server's to handle
     os.chdir(spec.root)
     os.environ.update(spec.env)
-    from racetrack.wrapper.logs import configure_logging
+    from racetrack.wrapper.telemetry.logs import configure_logging
 
     configure_logging(spec.log_level, spec.log_structured)
     root = Path(spec.root)

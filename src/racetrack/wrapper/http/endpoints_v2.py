@@ -14,11 +14,11 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from racetrack.protocol import API_PREFIX
-from racetrack.wrapper.encoding import encode_result
+from racetrack.wrapper.contract.encoding import encode_result
+from racetrack.wrapper.contract.loader import LoadError
 from racetrack.wrapper.errors import from_job_exception
-from racetrack.wrapper.loader import LoadError
-from racetrack.wrapper.responses import error_body
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.http.responses import error_body
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 logger = logging.getLogger("racetrack.wrapper")
 SUPPORTED_METHODS = ("GET", "POST")

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from racetrack.wrapper.contract import Endpoint, response_adapter
-from racetrack.wrapper.static import StaticEndpoint
+from racetrack.wrapper.contract.signatures import Endpoint, response_adapter
+from racetrack.wrapper.http.static import StaticEndpoint
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 # fastapi-offline ships Swagger UI and ReDoc; find its files without importing it (that imports FastAPI).

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry
 
 from racetrack.wrapper.errors import CallError, CallTimeout, NotReady, Overloaded, ShuttingDown, WorkerDied
-from racetrack.wrapper.metrics import dispatch_metrics
-from racetrack.wrapper.threads import CallThreads, ThreadCall
+from racetrack.wrapper.runtime.threads import CallThreads, ThreadCall
+from racetrack.wrapper.telemetry.metrics import dispatch_metrics
 
 if TYPE_CHECKING:
-    from racetrack.wrapper.workers import WorkerPool
+    from racetrack.wrapper.runtime.workers import WorkerPool
 
 Resolve = Callable[[str], Callable[..., Any]]
 

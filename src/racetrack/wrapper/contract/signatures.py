@@ -20,9 +20,9 @@ from pydantic import (
     create_model,
 )
 
-from racetrack.wrapper.docstrings import Docstring, parse_docstring
-from racetrack.wrapper.encoding import encode_json, non_finite_at
-from racetrack.wrapper.loader import LoadError
+from racetrack.wrapper.contract.docstrings import Docstring, parse_docstring
+from racetrack.wrapper.contract.encoding import encode_json, non_finite_at
+from racetrack.wrapper.contract.loader import LoadError
 
 MAX_EXAMPLE_BYTES = 1024 * 1024
 _EMPTY = inspect.Parameter.empty

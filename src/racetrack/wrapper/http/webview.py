@@ -10,7 +10,7 @@ from urllib.parse import quote
 from a2wsgi import WSGIMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from racetrack.wrapper.static import StaticEndpoint, StaticServer
+from racetrack.wrapper.http.static import StaticEndpoint, StaticServer
 
 WEBVIEW_PATH = "/webview"
 

@@ -9,14 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from racetrack.protocol import API_PREFIX
-from racetrack.wrapper.contract import Endpoint, build_endpoint, check_example
-from racetrack.wrapper.encoding import encode_json
-from racetrack.wrapper.endpoints_v2 import EndpointsV2, build_endpoints_v2
-from racetrack.wrapper.loader import LoadError, error_from_exception, instantiate, load_entrypoint_class
-from racetrack.wrapper.openapi import JobInfo, build_openapi
+from racetrack.wrapper.contract.encoding import encode_json
+from racetrack.wrapper.contract.loader import (
+    LoadError,
+    error_from_exception,
+    instantiate,
+    load_entrypoint_class,
+)
+from racetrack.wrapper.contract.openapi import JobInfo, build_openapi
+from racetrack.wrapper.contract.signatures import Endpoint, build_endpoint, check_example
+from racetrack.wrapper.http.endpoints_v2 import EndpointsV2, build_endpoints_v2
+from racetrack.wrapper.http.static import StaticEndpoint, build_static_endpoints, normalize_path
+from racetrack.wrapper.http.webview import WEBVIEW_PATH, Webview, build_webview
 from racetrack.wrapper.settings import JobSettings
-from racetrack.wrapper.static import StaticEndpoint, build_static_endpoints, normalize_path
-from racetrack.wrapper.webview import WEBVIEW_PATH, Webview, build_webview
 
 logger = logging.getLogger("racetrack.wrapper")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 ACCESS_LOGGER = "racetrack.access"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from racetrack.wrapper.responses import HTTPError, error_body
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.http.responses import HTTPError, error_body
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 CLOSE = (b"connection", b"close")  # the rest of the request is left unread: the connection cannot be reused
 

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.types import Send
 
-from racetrack.wrapper.encoding import encode_json
+from racetrack.wrapper.contract.encoding import encode_json
 from racetrack.wrapper.errors import Headers, HTTPError
-from racetrack.wrapper.tracing import REQUEST_ID_HEADER
+from racetrack.wrapper.telemetry.tracing import REQUEST_ID_HEADER
 
 JSON = b"application/json"
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()

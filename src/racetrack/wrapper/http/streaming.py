@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-from racetrack.wrapper.encoding import encode_json, encode_result
+from racetrack.wrapper.contract.encoding import encode_json, encode_result
 from racetrack.wrapper.errors import CallError, from_job_exception
-from racetrack.wrapper.tracing import request_id_var
+from racetrack.wrapper.telemetry.tracing import request_id_var
 
 logger = logging.getLogger(__name__)
 

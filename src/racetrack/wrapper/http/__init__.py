@@ -1,0 +1,1 @@
+"""The HTTP edge: the ASGI app, its routes and limits, error responses, streaming, statics, webview."""

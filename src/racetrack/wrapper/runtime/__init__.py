@@ -1,0 +1,1 @@
+"""The call runtime: admission and dispatch of calls, threads, worker processes, graceful shutdown."""

@@ -1,0 +1,1 @@
+"""Prometheus metrics, logging with request ids, and the request id itself."""
