@@ -30,7 +30,7 @@ async def test_call_beyond_concurrency_and_queue_is_refused_at_once_then_queue_d
         await gate.wait()
         return "done"
 
-    dispatcher, registry = make({"/wait": wait}, max_concurrency=1, max_queue=1)
+    dispatcher, registry = make({"/wait": wait}, max_concurrency=1, max_queue=1, manifest_file="job.yaml")
     first = asyncio.ensure_future(dispatcher.call("/wait", {}, None))
     second = asyncio.ensure_future(dispatcher.call("/wait", {}, None))
     await asyncio.sleep(0)
@@ -38,6 +38,7 @@ async def test_call_beyond_concurrency_and_queue_is_refused_at_once_then_queue_d
     with pytest.raises(Overloaded) as refused:
         await dispatcher.call("/wait", {}, None)
     assert refused.value.status == 429 and int(dict(refused.value.headers)[b"retry-after"]) >= 1
+    assert "(jobtype_extra.max_concurrency / jobtype_extra.max_queue in job.yaml)" in refused.value.message
     gate.set()
     assert await asyncio.gather(first, second) == ["done", "done"]
     assert (dispatcher.executing, dispatcher.waiting) == (0, 0)

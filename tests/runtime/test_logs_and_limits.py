@@ -118,7 +118,8 @@ def test_call_body_over_the_limit_is_refused_by_its_content_length(tmp_path):
     client = job_client(tmp_path, max_body_bytes=20)
     declared = client.post("/api/v1/perform", content=b'{"x": 1, "pad": "' + b"x" * 30 + b'"}')
     assert declared.status_code == 413 and declared.json()["type"] == "payload_too_large"
-    assert "python.max_body_bytes" in declared.json()["error"] and declared.headers["connection"] == "close"
+    assert "raise jobtype_extra.max_body_bytes in the job manifest" in declared.json()["error"]
+    assert declared.headers["connection"] == "close"
     assert client.post("/api/v1/perform", json={"x": 2}).json() == 2
 
 

@@ -88,7 +88,7 @@ def test_in_process_sync_call_past_its_deadline_gets_504_saying_it_cannot_be_sto
     assert (
         body["type"] == "timeout"
         and "cannot be stopped" in body["error"]
-        and "python.workers" in body["error"]
+        and "set jobtype_extra.workers >= 1 in the job manifest" in body["error"]
     )
     assert body["request_id"] == response.headers["x-request-tracing-id"]
     metrics = httpx.get(job.url + "/metrics").text

@@ -26,7 +26,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     spec = commands.add_parser("openapi", help="load the job and print its OpenAPI document as JSON")
     for command in (run, spec):
         source = command.add_mutually_exclusive_group(required=True)
-        source.add_argument("--manifest", type=Path, help="the job's fatman.yaml")
+        source.add_argument(
+            "--manifest", type=Path, help="the job's manifest (job.yaml or fatman.yaml) or its directory"
+        )
         source.add_argument("--entrypoint-path", help="the entrypoint .py file, relative to --root")
         command.add_argument("--entrypoint-class", help="entrypoint class (default: the one in the file)")
         command.add_argument("--root", type=Path, help="job root (default: current directory)")
@@ -92,7 +94,7 @@ def print_openapi(settings: JobSettings) -> int:
 
 def settings_from_args(args: argparse.Namespace) -> JobSettings:
     if args.manifest is not None:
-        settings = settings_from_manifest(load_manifest(args.manifest))
+        settings = settings_from_manifest(load_manifest(args.manifest, notify=False))
         overrides = {key: value for key, value in (("name", args.name), ("version", args.version)) if value}
         if args.entrypoint_class:
             overrides["entrypoint_class"] = args.entrypoint_class

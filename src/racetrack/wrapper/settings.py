@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from racetrack.manifest import Manifest, PythonSettings
@@ -47,11 +47,12 @@ class JobSettings:
     deployment_timestamp: str = ""
     pub_url: str = ""  # the gateway's address, for job-to-job calls (racetrack_job_wrapper.call_job)
     deployed_by: str = ""  # the Racetrack (or racetrack) version that deployed the job
-    python: PythonSettings | None = None  # the manifest's `python:` section; None: the schema's defaults
+    python: PythonSettings | None = None  # the manifest's jobtype_extra; None: the schema's defaults
+    manifest_file: str = ""  # the manifest's file name (job.yaml, fatman.yaml); "": served from flags
 
     @property
     def runtime(self) -> PythonSettings:
-        """Concurrency, queue, timeout, worker, body size and shutdown knobs (`python:` in fatman.yaml)."""
+        """Concurrency, queue, timeout, worker, body size and shutdown knobs (`jobtype_extra`)."""
         return self.python or PythonSettings(self.entrypoint_path, self.entrypoint_class)
 
     @property
@@ -89,8 +90,8 @@ def settings_from_env(
 
 
 def settings_from_manifest(manifest: Manifest) -> JobSettings:
-    """Settings for the job described by a loaded fatman.yaml (environment variables still win)."""
-    return settings_from_env(
+    """Settings for the job described by a loaded manifest (environment variables still win)."""
+    settings = settings_from_env(
         entrypoint_path=manifest.python.entrypoint_path,
         entrypoint_class=manifest.python.entrypoint_class,
         name=_env_name(os.environ) or manifest.name,
@@ -98,6 +99,13 @@ def settings_from_manifest(manifest: Manifest) -> JobSettings:
         root=manifest.root,
         python=manifest.python,
     )
+    return replace(settings, manifest_file=manifest.path.name)
+
+
+def setting_hint(manifest_file: str, *fields: str) -> str:
+    """How a message names the settings to change: `jobtype_extra.a / jobtype_extra.b in job.yaml`."""
+    names = " / ".join(f"jobtype_extra.{name}" for name in fields)
+    return f"{names} in {manifest_file or 'the job manifest'}"
 
 
 def _env_name(env: Mapping[str, str]) -> str:

@@ -61,7 +61,9 @@ def load_job(settings: JobSettings, *, calls_run_here: bool = True) -> Job:
     its `__init__` for that (or defines `webview_app`, served here) is instantiated as usual.
     """
     root = settings.root
-    entrypoint_class = load_entrypoint_class(settings.entrypoint_file, settings.entrypoint_class, root)
+    entrypoint_class = load_entrypoint_class(
+        settings.entrypoint_file, settings.entrypoint_class, root, settings.manifest_file
+    )
     if not calls_run_here:
         if getattr(entrypoint_class, "webview_app", None) is not None:
             reason = "it defines webview_app(), which the server process serves"
@@ -75,7 +77,7 @@ def load_job(settings: JobSettings, *, calls_run_here: bool = True) -> Job:
                 reason = f"{failure} on an instance whose __init__ has not run"
         logger.info(
             "the server process instantiates the entrypoint because %s; a model loaded in __init__ is in "
-            "memory N+1 times (python.workers = N = %d)",
+            "memory N+1 times (jobtype_extra.workers = N = %d)",
             reason,
             settings.runtime.workers,
         )

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
 
+from racetrack.wrapper.settings import setting_hint
+
 
 @dataclass
 class LoadError(Exception):
@@ -30,9 +32,13 @@ def load_entrypoint(entrypoint_file: Path, class_name: str | None, root: Path) -
     return instantiate(load_entrypoint_class(entrypoint_file, class_name, root), root)
 
 
-def load_entrypoint_class(entrypoint_file: Path, class_name: str | None, root: Path) -> type:
-    """Import `entrypoint_file` and pick the entrypoint class (without instantiating it)."""
-    return find_entrypoint_class(import_entrypoint_module(entrypoint_file, root), class_name, entrypoint_file)
+def load_entrypoint_class(
+    entrypoint_file: Path, class_name: str | None, root: Path, manifest_file: str = ""
+) -> type:
+    """Import `entrypoint_file` and pick the entrypoint class (without instantiating it); messages name
+    the settings to fix as in `manifest_file`."""
+    module = import_entrypoint_module(entrypoint_file, root, manifest_file)
+    return find_entrypoint_class(module, class_name, entrypoint_file, manifest_file)
 
 
 def instantiate(entrypoint_class: type, root: Path) -> object:
@@ -43,12 +49,12 @@ def instantiate(entrypoint_class: type, root: Path) -> object:
         raise error_from_exception(f"{entrypoint_class.__name__}() failed in __init__", exc, root) from exc
 
 
-def import_entrypoint_module(entrypoint_file: Path, root: Path) -> ModuleType:
+def import_entrypoint_module(entrypoint_file: Path, root: Path, manifest_file: str = "") -> ModuleType:
     """Import the entrypoint file as a module, with the job root importable (as Racetrack does)."""
     if not entrypoint_file.is_file():
         raise LoadError(
             f"entrypoint file {entrypoint_file} does not exist: "
-            "fix python.entrypoint_path in fatman.yaml (it is relative to the job root)",
+            f"fix {setting_hint(manifest_file, 'entrypoint_path')} (it is relative to the job root)",
             "FileNotFoundError",
         )
     for directory in (str(entrypoint_file.parent), str(root)):
@@ -71,19 +77,24 @@ def import_entrypoint_module(entrypoint_file: Path, root: Path) -> ModuleType:
     except Exception as exc:
         hint = ""
         if isinstance(exc, ImportError):
-            hint = "; add the missing package to the requirements file named by python.requirements_path"
+            hint = (
+                "; add the missing package to the requirements file named by "
+                + setting_hint(manifest_file, "requirements_path")
+            )
         raise error_from_exception(f"importing {entrypoint_file.name} failed{hint}", exc, root) from exc
     return module
 
 
-def find_entrypoint_class(module: ModuleType, class_name: str | None, entrypoint_file: Path) -> type:
+def find_entrypoint_class(
+    module: ModuleType, class_name: str | None, entrypoint_file: Path, manifest_file: str = ""
+) -> type:
     """The named class, or else the one class defined in the module that has a `perform` method."""
     if class_name:
         found = getattr(module, class_name, None)
         if not inspect.isclass(found):
             raise LoadError(
                 f"class {class_name!r} not found in {entrypoint_file.name}: "
-                "fix python.entrypoint_class in fatman.yaml",
+                f"fix {setting_hint(manifest_file, 'entrypoint_class')}",
                 "LookupError",
             )
         return _checked(found, entrypoint_file)
@@ -95,7 +106,8 @@ def find_entrypoint_class(module: ModuleType, class_name: str | None, entrypoint
         names = ", ".join(cls.__name__ for cls in candidates) or "none"
         raise LoadError(
             f"expected exactly one entrypoint class defined in {entrypoint_file.name}, found {names}: "
-            "define one class with a perform method or set python.entrypoint_class in fatman.yaml",
+            "define one class with a perform method or set "
+            + setting_hint(manifest_file, "entrypoint_class"),
             "LookupError",
         )
     return _checked(candidates[0], entrypoint_file)

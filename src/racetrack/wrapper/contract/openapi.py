@@ -37,15 +37,16 @@ ERROR_RESPONSES = {
     "400": "The job rejected the input (ValueError raised by the job), or a malformed Range header",
     "404": "No such route, or no such file under a static endpoint",
     "405": "Wrong HTTP method for this route; the Allow header lists the right ones",
-    "413": "Request body larger than python.max_body_bytes",
+    "413": "Request body larger than jobtype_extra.max_body_bytes",
     "416": "The Range header asks for bytes beyond the end of the file",
     "422": "The body is not a JSON object matching the parameters",
-    "429": "The job is at capacity (python.max_concurrency calls executing, python.max_queue waiting);"
-    " retry after the Retry-After header's seconds",
+    "429": "The job is at capacity (jobtype_extra.max_concurrency calls executing,"
+    " jobtype_extra.max_queue waiting); retry after the Retry-After header's seconds",
     "500": "The job failed (any other exception), its worker process died, or its result cannot be encoded"
     " as JSON; on /live: loading the job failed",
     "503": "The job is still loading, failed to load or is shutting down",
-    "504": "The call did not finish within python.request_timeout (or its python.endpoint_timeouts entry)",
+    "504": "The call did not finish within jobtype_extra.request_timeout"
+    " (or its jobtype_extra.endpoint_timeouts entry)",
 }
 # Every status each kind of route can answer besides 200 (all error statuses answer an ErrorBody).
 CALL_ERRORS = ("400", "405", "413", "422", "429", "500", "503", "504")

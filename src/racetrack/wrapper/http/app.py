@@ -91,6 +91,7 @@ class JobApp:
     def __init__(self, settings: JobSettings, registry: CollectorRegistry | None = None) -> None:
         self.settings = settings
         self.runtime = runtime = settings.runtime
+        self.manifest_file = settings.manifest_file
         self.registry = registry or new_registry()
         self.metrics = CallMetrics(self.registry)
         self.registry.register(RacetrackNames(self.metrics))
@@ -118,6 +119,7 @@ class JobApp:
             max_queue=runtime.max_queue,
             workers=self.pool,
             registry=self.registry,
+            manifest_file=settings.manifest_file,
         )
         self._methods: dict[str, Callable[..., Any]] = {}
         self.job: Job | None = None
@@ -191,7 +193,7 @@ class JobApp:
         }
         self._statics = [(API + static.path, StaticServer(static)) for static in job.statics]
         if job.webview is not None:
-            job.webview.app = BodyLimitMiddleware(job.webview.app, runtime.max_body_bytes)
+            job.webview.app = BodyLimitMiddleware(job.webview.app, runtime.max_body_bytes, self.manifest_file)
         if callable(getattr(job.entrypoint, "metrics", None)):
             reserved = metric_names(self.registry)
             read = self.pool.collect_metrics if self.pool else job.entrypoint.metrics  # type: ignore[attr-defined]
@@ -260,7 +262,7 @@ class JobApp:
         started_at = self.metrics.call_started(route.metrics)
         status = 499  # stays so only if the client goes away mid-call
         try:
-            body = await read_body(scope, receive, self.runtime.max_body_bytes)
+            body = await read_body(scope, receive, self.runtime.max_body_bytes, self.manifest_file)
             try:
                 kwargs = route.endpoint.parse(body)
             except ValidationError as exc:

@@ -5,35 +5,36 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from racetrack.wrapper.http.responses import HTTPError, error_body
+from racetrack.wrapper.settings import setting_hint
 from racetrack.wrapper.telemetry.tracing import request_id_var
 
 CLOSE = (b"connection", b"close")  # the rest of the request is left unread: the connection cannot be reused
 
 
-def too_large(limit: int, size: int | None = None) -> HTTPError:
+def too_large(limit: int, size: int | None = None, manifest_file: str = "") -> HTTPError:
     what = f"is {size} bytes," if size is not None else "(sent without Content-Length) is"
     return HTTPError(
         413,
         "payload_too_large",
         f"the request body {what} larger than the limit of {limit} bytes;"
-        " send less data or raise python.max_body_bytes in fatman.yaml",
+        f" send less data or raise {setting_hint(manifest_file, 'max_body_bytes')}",
         None,
         (CLOSE,),
     )
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+async def read_body(scope: Scope, receive: Receive, limit: int, manifest_file: str = "") -> bytes:
     """The whole request body; 413 (HTTPError) at once for a Content-Length above `limit`, or as soon as
     the chunks received pass it."""
     for key, value in scope["headers"]:
         if key == b"content-length":
             if value.isdigit() and int(value) > limit:
-                raise too_large(limit, int(value))
+                raise too_large(limit, int(value), manifest_file)
             break
     message = await receive()
     body: bytes = message.get("body", b"")
     if len(body) > limit:  # one chunk can hold up to the server's buffer (64 KiB for uvicorn)
-        raise too_large(limit)
+        raise too_large(limit, None, manifest_file)
     if not message.get("more_body"):
         return body
     chunks = [body]
@@ -45,7 +46,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_large(limit)
+            raise too_large(limit, None, manifest_file)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -55,9 +56,10 @@ class BodyLimitMiddleware:
     at once; a chunked body is counted while it streams in and cut off (the app sees a disconnect, its
     response is replaced by the 413) once it passes the limit."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, manifest_file: str = "") -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.manifest_file = manifest_file
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,7 +104,7 @@ class BodyLimitMiddleware:
             await self._reject(send, None)
 
     async def _reject(self, send: Send, size: int | None) -> None:
-        error = too_large(self.max_body_bytes, size)
+        error = too_large(self.max_body_bytes, size, self.manifest_file)
         body = error_body(error.kind, error.message, None, request_id_var.get())
         headers = [
             (b"content-type", b"application/json"),

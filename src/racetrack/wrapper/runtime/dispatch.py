@@ -16,12 +16,14 @@ import types
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
 from racetrack.wrapper.errors import CallError, CallTimeout, NotReady, Overloaded, ShuttingDown, WorkerDied
 from racetrack.wrapper.runtime.threads import CallThreads, ThreadCall
+from racetrack.wrapper.settings import setting_hint
 from racetrack.wrapper.telemetry.metrics import dispatch_metrics
 
 if TYPE_CHECKING:
@@ -31,8 +33,23 @@ Resolve = Callable[[str], Callable[..., Any]]
 
 _END = object()
 _EXPIRED = object()  # the outcome of a thread call whose deadline passed first
-_SETTINGS_HINT = "(python.max_concurrency / python.max_queue in fatman.yaml)"
-_TIMEOUT_HINT = "(python.request_timeout / python.endpoint_timeouts in fatman.yaml)"
+
+
+@dataclass(frozen=True)
+class SettingHints:
+    """The settings that call errors tell the user to change, named as in the job's manifest file."""
+
+    capacity: str
+    timeout: str
+    manifest: str
+
+    @classmethod
+    def for_manifest(cls, manifest_file: str) -> SettingHints:
+        return cls(
+            setting_hint(manifest_file, "max_concurrency", "max_queue"),
+            setting_hint(manifest_file, "request_timeout", "endpoint_timeouts"),
+            manifest_file or "the job manifest",
+        )
 
 
 class deadline_at:  # noqa: N801 - named and used like asyncio.timeout_at
@@ -104,11 +121,13 @@ class _Slot:
         self._dispatcher._timeouts.inc()
 
     def timeout_message(self, still_running: bool) -> str:
-        text = f"the call to {self.name} did not finish within {self.timeout:g} s {_TIMEOUT_HINT}"
+        hints = self._dispatcher.hints
+        text = f"the call to {self.name} did not finish within {self.timeout:g} s ({hints.timeout})"
         if still_running:
             text += (
                 "; it runs in the server process where it cannot be stopped, so it keeps running in the"
-                " background (set python.workers >= 1 to have timed-out calls stopped)"
+                f" background (set jobtype_extra.workers >= 1 in {hints.manifest} to have timed-out calls"
+                " stopped)"
             )
         return text
 
@@ -175,6 +194,7 @@ class Dispatcher:
         workers: WorkerPool | None = None,
         registry: CollectorRegistry | None = None,
         metric_prefix: str = "fatman",
+        manifest_file: str = "",
     ) -> None:
         if resolve is None and workers is None:
             raise ValueError("Dispatcher needs resolve (in-process calls) or workers (worker processes)")
@@ -189,6 +209,7 @@ class Dispatcher:
         self._average_seconds = 0.0
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.hints = SettingHints.for_manifest(manifest_file)
         self._register_metrics(registry, metric_prefix)
 
     def _register_metrics(self, registry: CollectorRegistry | None, prefix: str) -> None:
@@ -249,7 +270,7 @@ class Dispatcher:
             retry_after = self._retry_after()
             raise Overloaded(
                 f"the job is at capacity: {self._executing} calls executing and {len(self._waiters)} waiting"
-                f" {_SETTINGS_HINT}; retry after {retry_after} s",
+                f" ({self.hints.capacity}); retry after {retry_after} s",
                 retry_after,
             )
         loop = self._loop
@@ -276,7 +297,7 @@ class Dispatcher:
             self._timeouts.inc()
             raise CallTimeout(
                 f"the call to {name} waited {timeout:g} s for a free slot and never started"
-                f" {_TIMEOUT_HINT}; the job is overloaded {_SETTINGS_HINT}"
+                f" ({self.hints.timeout}); the job is overloaded ({self.hints.capacity})"
             )
         return _Slot(self, name, timeout)
 

@@ -402,7 +402,7 @@ class WorkerPool:
         request_context: ContextVar[Request] | None = None,
     ) -> None:
         if size < 1:
-            raise ValueError("a WorkerPool needs at least one worker process (python.workers >= 1)")
+            raise ValueError("a WorkerPool needs at least one worker process (jobtype_extra.workers >= 1)")
         self.spec = spec
         self.size = size
         self.request_context = request_context  # the current request, sent along with each call

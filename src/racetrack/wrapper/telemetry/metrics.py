@@ -188,10 +188,10 @@ def dispatch_metrics(
     """Register the dispatcher's gauges (read from `executing` and `waiting` at scrape time) and counters."""
     kw: dict[str, Any] = {"registry": registry}
     Gauge(
-        f"{prefix}_calls_executing", "Calls executing now (max: python.max_concurrency)", **kw
+        f"{prefix}_calls_executing", "Calls executing now (max: jobtype_extra.max_concurrency)", **kw
     ).set_function(executing)
     Gauge(
-        f"{prefix}_calls_waiting", "Calls waiting for a free slot (max: python.max_queue)", **kw
+        f"{prefix}_calls_waiting", "Calls waiting for a free slot (max: jobtype_extra.max_queue)", **kw
     ).set_function(waiting)
     return DispatchMetrics(
         wait_seconds=Histogram(
