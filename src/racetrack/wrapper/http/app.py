@@ -26,6 +26,7 @@ from racetrack.wrapper.contract.job import Job, describe_route_mismatch, load_jo
 from racetrack.wrapper.contract.loader import LoadError
 from racetrack.wrapper.contract.signatures import Endpoint
 from racetrack.wrapper.errors import HTTPError, NotReady, ShuttingDown, from_job_exception
+from racetrack.wrapper.http import websocket
 from racetrack.wrapper.http.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.http.endpoints_v2 import EndpointsV2
 from racetrack.wrapper.http.responses import (
@@ -39,7 +40,7 @@ from racetrack.wrapper.http.responses import (
 from racetrack.wrapper.http.secretenv import GatewayGuard, SecretEnvError, load_secret_env
 from racetrack.wrapper.http.static import StaticServer
 from racetrack.wrapper.http.streaming import stream_response, until_disconnect
-from racetrack.wrapper.http.webview import WEBVIEW_PATH
+from racetrack.wrapper.http.webview import WEBVIEW_PATH, Webview
 from racetrack.wrapper.runtime.dispatch import CallStream, Dispatcher
 from racetrack.wrapper.runtime.shutdown import Drain
 from racetrack.wrapper.runtime.workers import WorkerPool, WorkerSpec
@@ -205,6 +206,8 @@ class JobApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             await self.handle_http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self.handle_websocket(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -253,6 +256,43 @@ class JobApp:
                 drain.leave()
             self.access_log(scope["method"], scope["path"], status, time.perf_counter() - started)
             request_id_var.reset(token)
+
+    async def handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A websocket handshake: passed to an ASGI webview under /webview/, refused (an HTTP error) on every
+        other path, while draining, or without the gateway's credential. Open websockets do not hold up a
+        drain: the server closes them (1012) when it stops."""
+        started = time.perf_counter()
+        request_id = request_id_for(scope["headers"])
+        token = request_id_var.set(request_id)
+        path = scope["path"]
+        if path.startswith("/pub/") and (match := self._prefix.match(path)):
+            path = path[len(match.group()) :]
+        tracked = websocket.TrackedSend(send)
+        try:
+            if self.drain.draining:
+                raise _shutting_down()
+            if self.gateway is not None and not self.gateway.allows(scope["headers"], _GATEWAY_TOKEN_KEY):
+                raise self._not_from_gateway()
+            webview = self._websocket_webview(path)
+            await webview(path[len(WEBVIEW) :], scope, receive, tracked)
+        except HTTPError as exc:
+            tracked.status = exc.status
+            await websocket.refuse(scope, send, exc, request_id)
+        finally:
+            self.access_log("WEBSOCKET", scope["path"], tracked.status, time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    def _websocket_webview(self, path: str) -> Webview:
+        """The webview that takes a websocket at `path` (relative to the job's root); HTTPError otherwise."""
+        job = self.job
+        if job is None and path.startswith(API):
+            raise self._not_ready()
+        webview = job.webview if job is not None else None
+        if webview is None or not path.startswith(WEBVIEW + "/") or path.startswith(WEBVIEW + "/static/"):
+            raise websocket.not_a_websocket_route(path, WEBVIEW)
+        if not webview.asgi:
+            raise websocket.wsgi_webview(WEBVIEW)
+        return webview
 
     async def _call(
         self, route: CallRoute, scope: Scope, receive: Receive, send: Send, request_id: str

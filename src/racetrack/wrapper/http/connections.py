@@ -5,7 +5,8 @@
   when it sent nothing); idle keep-alive connections are closed by uvicorn's `timeout_keep_alive`;
 - at most `max_connections` connections: beyond it an idle one is closed to make room, else calls get 503
   while probes (/live, /ready, ...) are still answered, so monitors see the job while it sheds load;
-- `Upgrade:` (h2c, or websocket without a websocket library) is ignored instead of losing the body.
+- `Upgrade:` is ignored (the request served as plain HTTP, its body kept) unless it is a websocket
+  handshake (a GET with Sec-WebSocket-Key) and the server has a websocket protocol.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def _ignore_upgrade(self, data: bytes) -> bytes:
         end = data.find(b"\r\n\r\n")
         head = data if end < 0 else data[: end + 4]
-        if self.ws_protocol_class is not None and b"websocket" in head.lower():
+        if self.ws_protocol_class is not None and _is_websocket_handshake(head):
             return data
         return _UPGRADE.sub(b"X-Ignored-Upgrade", head) + (b"" if end < 0 else data[end + 4 :])
 
@@ -189,6 +190,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(_LINGER_SECONDS, self.transport.close)
+
+
+def _is_websocket_handshake(head: bytes) -> bool:
+    """A GET asking for a websocket with its key: what wsproto can upgrade (any other Upgrade is dropped)."""
+    lowered = head.lower()
+    return head.startswith(b"GET ") and b"websocket" in lowered and b"sec-websocket-key" in lowered
 
 
 def _is_probe(path: bytes) -> bool:

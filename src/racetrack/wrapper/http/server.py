@@ -66,5 +66,7 @@ def serve(
         shutdown_grace=settings.runtime.shutdown_grace,
         loop="auto",
         http=protocol_class(limits),
-        ws="none",  # JobApp serves no websocket scope: an Upgrade header is ignored, the request served
+        # websocket handshakes go to an ASGI webview (JobApp refuses them elsewhere); the wsproto protocol
+        # is only reached through an upgrade, so plain HTTP requests pay nothing for it
+        ws="wsproto",
     )

@@ -21,6 +21,7 @@ class Webview:
     def __init__(self, app: ASGIApp, base_url: str, static_dir: Path | None, asgi: bool = False) -> None:
         self.app = app
         self.base_url = base_url
+        self.asgi = asgi  # only an ASGI app can take websockets
         # As Racetrack mounts it: an ASGI app (FastAPI, Starlette) routes on paths relative to its
         # root_path; a WSGI app (Flask) sees the whole path, base_url included, in PATH_INFO.
         self.root_path = base_url if asgi else ""
