@@ -31,7 +31,9 @@ def server(
         str | None,
         typer.Option("--database-url", help="postgresql://user:pass@host/db (default: SQLite in DATA_DIR)."),
     ] = None,
-    infrastructure: Annotated[str, typer.Option(help="Where jobs run.")] = "docker",
+    infrastructure: Annotated[
+        str, typer.Option(help="Where jobs run: docker, swarm (a Swarm manager) or kubernetes (kubeconfig).")
+    ] = "docker",
     public_url: Annotated[
         str | None,
         typer.Option("--public-url", help="How clients reach this server (default http://HOST:PORT)."),
@@ -41,10 +43,13 @@ def server(
     ] = 2,
 ) -> None:
     """Run the control plane in the foreground: the Lifecycle API under /lifecycle, the gateway under /pub."""
+    from racetrack.server.infrastructure import InfrastructureUnavailable, preflight
     from racetrack.server.serve import run
 
-    if infrastructure != "docker":
-        _fail(f"--infrastructure {infrastructure!r} is not available; use docker")
+    try:
+        preflight(infrastructure)
+    except InfrastructureUnavailable as error:
+        raise _fail(str(error)) from None
     run(
         ServerConfig(
             data_dir=(data_dir or default_data_dir()).expanduser().resolve(),

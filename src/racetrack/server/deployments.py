@@ -110,6 +110,12 @@ class Deployer:
             raise BadRequest(
                 "validating manifest: " + "; ".join(_relative(str(p), workspace) for p in error.problems)
             ) from None
+        wanted, serving = manifest.infrastructure_target, self.state.infra.name
+        if wanted and wanted != serving:
+            raise BadRequest(
+                f"manifest asks for infrastructure_target {wanted!r}, but this server deploys to {serving!r} "
+                f"only (racetrack server --infrastructure {serving}); remove the field or deploy elsewhere"
+            )
         for secret_file in (manifest.secret_build_env_file, manifest.secret_runtime_env_file):
             if secret_file:
                 secret = (workspace / secret_file).resolve()

@@ -9,7 +9,20 @@ from racetrack.deploy.report import Reporter
 from racetrack.deploy.target import LOST, InfrastructureTarget, JobDeployment
 from racetrack.deploy.target import DeploySpec as DeploySpec  # re-exported for the deployer
 
-__all__ = ["LOST", "DeploySpec", "Infrastructure", "JobDeployment", "infrastructure"]
+__all__ = [
+    "LOST",
+    "DeploySpec",
+    "Infrastructure",
+    "InfrastructureUnavailable",
+    "JobDeployment",
+    "infrastructure",
+    "preflight",
+]
+SWARM_INIT = "docker swarm init --advertise-addr <this host's address (127.0.0.1 on a single machine)>"
+
+
+class InfrastructureUnavailable(Exception):
+    """`racetrack server --infrastructure NAME` cannot deploy anything: what is missing and how to fix it."""
 
 
 class Infrastructure:
@@ -57,3 +70,52 @@ def infrastructure(name: str, ttl: float = 2.0) -> Infrastructure:
     from racetrack.deploy.targets import get_target
 
     return Infrastructure(get_target(name), ttl)
+
+
+def preflight(name: str) -> None:
+    """Check at start that target `name` exists and can deploy; InfrastructureUnavailable says why not."""
+    from racetrack.deploy.targets import TARGETS
+
+    if name not in TARGETS:
+        raise InfrastructureUnavailable(
+            f"--infrastructure {name!r} is not a target; choose one of {', '.join(TARGETS)}"
+        )
+    if name == "swarm":
+        _check_swarm_manager()
+    elif name == "kubernetes":
+        _check_kubeconfig()
+
+
+def _check_swarm_manager() -> None:
+    from racetrack.builder import connect
+
+    try:
+        swarm = connect().info().get("Swarm") or {}
+    except Exception as error:  # noqa: BLE001 - any failure to reach the engine is reported the same way
+        raise InfrastructureUnavailable(
+            f"--infrastructure swarm: cannot reach the Docker engine ({error}); start it or set DOCKER_HOST "
+            "to a Swarm manager's engine"
+        ) from None
+    if swarm.get("LocalNodeState") != "active":
+        raise InfrastructureUnavailable(
+            "--infrastructure swarm: this Docker engine is in no swarm; make it a manager with "
+            f"`{SWARM_INIT}`, or set DOCKER_HOST to a manager of your swarm"
+        )
+    if not swarm.get("ControlAvailable"):
+        raise InfrastructureUnavailable(
+            "--infrastructure swarm: this Docker engine is a Swarm worker, not a manager; set DOCKER_HOST to "
+            "a manager, or promote this node there with `docker node promote <node>`"
+        )
+
+
+def _check_kubeconfig() -> None:
+    from racetrack.deploy.targets import get_target
+
+    try:
+        get_target("kubernetes")
+    except Exception as error:  # noqa: BLE001 - kubeconfig and in-cluster failures alike
+        raise InfrastructureUnavailable(
+            f"--infrastructure kubernetes: no cluster to deploy to ({error}); set KUBECONFIG (or "
+            "~/.kube/config) to a kubeconfig whose current context names the cluster and namespace, or run "
+            "the server in a pod"
+        ) from None
