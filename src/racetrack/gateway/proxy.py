@@ -1,22 +1,34 @@
-"""Forward one authorized call to a replica of its job: round robin, one retry elsewhere on a connect
-failure, the answer streamed back as it comes."""
+"""Forward one authorized call to a replica of its job: round robin, one retry on another replica when the
+first did not take the call (docs/gateway.md, "Retries"), the answer streamed back as it comes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
+import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from racetrack.gateway.auth import Decision, JobTarget
 from racetrack.gateway.errors import JobTimeout, NoReplicaAnswered
 from racetrack.gateway.headers import caller_response_headers, job_request_headers
-from racetrack.gateway.upstream import ConnectFailed, HeadTimeout, Pool, Response, UpstreamError
+from racetrack.gateway.upstream import (
+    ConnectFailed,
+    HeadTimeout,
+    NoResponse,
+    Pool,
+    Response,
+    UpstreamError,
+)
 from racetrack.protocol import gateway_token
 
 Receive = Any
 Send = Any
+NOT_TAKEN = ("shutting_down", "not_ready")  # the wrapper's 503 error types for a call it did not run
+AVOID_SECONDS = 5.0  # a replica that did not take a call is tried last for this long
+SMALL_BODY = 64 * 1024
 
 
 class Proxy:
@@ -26,6 +38,7 @@ class Proxy:
         self.timeout = timeout
         self.turn = itertools.count()
         self.tokens: dict[tuple[str, str], bytes] = {}
+        self.avoid: dict[str, float] = {}  # replica -> monotonic time until which it is tried last
 
     def token_for(self, job: JobTarget) -> bytes:
         key = (job.name, job.version)
@@ -59,34 +72,62 @@ class Proxy:
         body: bytes | AsyncIterator[bytes],
         timeout: float,
     ) -> tuple[Response, str]:
-        """The first replica's answer head (trying a second replica when the first refuses to connect)."""
+        """The answer head of the first replica that takes the call; a second replica is tried when the
+        first did not take it (refused the connection, closed it unanswered, or said 503 not taken)."""
         replicas = job.replicas
         if not replicas:
             raise NoReplicaAnswered(
                 f"job {job.name} {job.version} has no running replica (status {job.status})",
                 **_job_fields(job, caller),
             )
-        start = next(self.turn)
-        attempts = min(2, len(replicas)) if isinstance(body, bytes) else 1
+        buffered = isinstance(body, bytes)
+        candidates = self._candidates(replicas, next(self.turn))
         last: UpstreamError | None = None
-        for attempt in range(attempts):
-            replica = replicas[(start + attempt) % len(replicas)]
+        for attempt, replica in enumerate(candidates):
+            retry_left = attempt + 1 < len(candidates)
             try:
-                return await self.pool.request(replica, method, target, headers, body, timeout), replica
+                response = await self.pool.request(replica, method, target, headers, body, timeout)
             except HeadTimeout:
                 raise JobTimeout(
                     f"job {job.name} {job.version} did not answer within the gateway's timeout "
                     f"of {timeout:g} s",
                     **_job_fields(job, caller),
                 ) from None
-            except ConnectFailed as exc:
+            except ConnectFailed as exc:  # nothing was sent: safe even for a streamed body
                 last = exc
+                self.avoid[replica] = time.monotonic() + AVOID_SECONDS
+                continue
+            except NoResponse as exc:
+                last = exc
+                self.avoid[replica] = time.monotonic() + AVOID_SECONDS
+                if buffered:
+                    continue
+                break  # part of a streamed body is gone: it cannot be sent again
             except UpstreamError as exc:
                 last = exc
-                break  # the request may have reached the job: never send it twice
+                break  # the job started answering: never send the call twice
+            if response.status == 503 and await _not_taken(response, timeout):
+                self.avoid[replica] = time.monotonic() + AVOID_SECONDS
+                if retry_left and buffered:
+                    response.close()
+                    continue
+            return response, replica
         raise NoReplicaAnswered(
             f"connection refused to a target job (job may be dead): {last}", **_job_fields(job, caller)
         )
+
+    def _candidates(self, replicas: tuple[str, ...], turn: int) -> tuple[str, ...]:
+        """Up to two replicas to try, round robin, those that recently did not take a call last."""
+        count = len(replicas)
+        if not self.avoid:
+            first = replicas[turn % count]
+            return (first,) if count == 1 else (first, replicas[(turn + 1) % count])
+        now = time.monotonic()
+        for replica in [r for r, until in self.avoid.items() if until <= now]:
+            del self.avoid[replica]
+        rotated = [replicas[(turn + offset) % count] for offset in range(count)]
+        rotated.sort(key=lambda replica: replica in self.avoid)  # stable: round robin among the rest
+        return tuple(rotated[:2])
 
     async def forward(
         self,
@@ -156,6 +197,22 @@ async def _disconnected(receive: Receive, response: Response) -> None:
         if message["type"] == "http.disconnect":
             response.close()
             return
+
+
+async def _not_taken(response: Response, timeout: float) -> bool:
+    """A 503 the wrapper answers for a call it did not run (`shutting_down` or `not_ready`)."""
+    values = dict(response.headers)
+    if not values.get(b"content-type", b"").startswith(b"application/json"):
+        return False
+    length = values.get(b"content-length", b"")
+    if not length.isdigit() or int(length) > SMALL_BODY:
+        return False
+    data = await response.small_body(SMALL_BODY, timeout)
+    try:
+        kind = json.loads(data).get("type") if data else None
+    except (ValueError, AttributeError):
+        return False
+    return kind in NOT_TAKEN
 
 
 def _job_fields(job: JobTarget, caller: str | None) -> dict[str, Any]:

@@ -22,6 +22,10 @@ class ConnectFailed(UpstreamError):
     """No connection to the replica: safe to try another one, nothing was sent."""
 
 
+class NoResponse(UpstreamError):
+    """The replica took the connection but closed it before sending any byte of an answer."""
+
+
 class HeadTimeout(UpstreamError):
     """The replica did not start answering within the timeout."""
 
@@ -57,6 +61,13 @@ class _Body:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    async def settle(self, limit: int) -> None:
+        """Wait until the body is complete or holds more than `limit` bytes."""
+        while not self.done and self.size <= limit:
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+            self.waiter = None
 
     async def next(self) -> bytes | None:
         """The next chunk, or None at the end of the body."""
@@ -95,6 +106,19 @@ class Response:
             body.size = 0
             return data
         return None
+
+    async def small_body(self, limit: int, timeout: float) -> bytes | None:
+        """The whole body if it is at most `limit` bytes and arrives within `timeout` s, else None; the body
+        stays unread either way (complete_body() and chunks() still return it)."""
+        body = self._body
+        try:
+            await asyncio.wait_for(body.settle(limit), timeout)
+        except TimeoutError:
+            body.waiter = None
+            return None
+        if not body.done or body.error is not None or body.size > limit:
+            return None
+        return b"".join(body.chunks)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         while (chunk := await self._body.next()) is not None:
@@ -276,7 +300,16 @@ class Pool:
         timer = loop.call_later(timeout, _expire, head, timeout)
         try:
             return await head
-        except BaseException:  # timed out, broken or cancelled: the connection's state is unknown
+        except HeadTimeout:
+            transport.close()
+            raise
+        except UpstreamError as exc:
+            transport.close()
+            if connection.received:
+                raise
+            where = connection.host_header.decode()
+            raise NoResponse(f"{where} closed the connection without answering: {exc}") from None
+        except BaseException:  # cancelled: the connection's state is unknown
             transport.close()
             raise
         finally:
