@@ -4,6 +4,7 @@ draining gracefully on SIGTERM."""
 from __future__ import annotations
 
 import errno
+import importlib.util
 import os
 import socket
 
@@ -42,6 +43,13 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def websocket_protocol() -> str:
+    """uvicorn's `ws=` option: wsproto when installed, so websocket handshakes reach an ASGI webview
+    (JobApp refuses them elsewhere); it is only reached through an upgrade, so plain HTTP pays nothing.
+    Without it, an Upgrade header is ignored and the request served as plain HTTP."""
+    return "wsproto" if importlib.util.find_spec("wsproto") is not None else "none"
+
+
 def serve(
     settings: JobSettings,
     host: str = DEFAULT_HOST,
@@ -66,7 +74,5 @@ def serve(
         shutdown_grace=settings.runtime.shutdown_grace,
         loop="auto",
         http=protocol_class(limits),
-        # websocket handshakes go to an ASGI webview (JobApp refuses them elsewhere); the wsproto protocol
-        # is only reached through an upgrade, so plain HTTP requests pay nothing for it
-        ws="wsproto",
+        ws=websocket_protocol(),
     )
