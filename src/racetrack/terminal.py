@@ -93,7 +93,8 @@ class PhaseDisplay:
             self.task = None
         style = STATE_STYLES.get(state, "")
         if not self.quiet:
-                self._print(f"[bold]{escape(self.current):<16}[/] [{style}]{state}[/] [dim]{seconds:.1f} s[/]")
+            name = escape(self.current)
+            self._print(f"[bold]{name:<16}[/] [{style}]{state}[/] [dim]{seconds:.1f} s[/]")
         self.current = None
 
     def _print(self, markup: str) -> None:

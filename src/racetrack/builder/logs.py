@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -22,6 +23,8 @@ _STEP_RAN = re.compile(r"^ ---> Running in ")
 REDACTED = "[secret redacted]"
 _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ENGINE_BOOKKEEPING = re.compile(r"^( ---> |Removing intermediate container )")
+_COMMAND_FAILED = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.DOTALL)
+REPORT_WIDTH = 120  # a failure report's lines are wrapped here, so no line outgrows a terminal
 
 
 def logs_dir() -> Path:
@@ -107,14 +110,18 @@ class BuildLog:
 
     def failure_report(self, error: str) -> str:
         """What failed, where, and the step's last lines of output."""
-        lines = [f"docker build failed: {self.redact(error).strip()}"]
+        error = self.redact(error).strip()
+        if failed := _COMMAND_FAILED.match(error):
+            error = f"the step's command exited with code {failed.group(1)}"
+        lines = _wrapped(f"docker build failed: {error}")
         if self.phase is not None:
             lines.append(f"failed phase: {self.phase}")
         if self.step:
-            lines.append(f"failing step: {self.step}")
+            lines.extend(_wrapped(f"failing step: {self.step}", "    "))
         if self.tail:
             lines.append("last lines of its output:")
-            lines.extend(f"  | {line}" for line in self.tail)
+            for line in self.tail:
+                lines.extend(_wrapped(f"  | {line}", "  | "))
         lines.append(f"full log: {self.path} (or `racetrack build-logs`)")
         return "\n".join(lines)
 
@@ -128,3 +135,12 @@ class BuildLog:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _wrapped(line: str, indent: str = "  ") -> list[str]:
+    """`line` as lines of at most REPORT_WIDTH characters (unless one word is longer), nothing dropped."""
+    if len(line) <= REPORT_WIDTH:
+        return [line]
+    return textwrap.wrap(
+        line, REPORT_WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
