@@ -151,15 +151,18 @@ SourceOption = Annotated[
 BaseImageOption = Annotated[
     str | None, typer.Option("--base-image", help="Python base image (default: the racetrack config's).")
 ]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Run every step of the job's layers again, reusing nothing.")
+]
 
 
 def build_with_progress(
-    manifest: Manifest, source: str, base_image: str | None, display: PhaseDisplay
+    manifest: Manifest, source: str, base_image: str | None, display: PhaseDisplay, no_cache: bool = False
 ) -> BuiltImage:
     """Build the job's image, showing its phases (and with --verbose its output) on `display`."""
     from racetrack.builder import build_image
 
-    return build_image(manifest, source, base_image, display)  # type: ignore[arg-type]
+    return build_image(manifest, source, base_image, display, no_cache=no_cache)  # type: ignore[arg-type]
 
 
 def check_source(source: str) -> None:
@@ -175,6 +178,7 @@ def build(
     base_image: BaseImageOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the image tag.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the full build output too.")] = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Build the job's Docker image (a no-op when nothing changed); prints the image tag."""
     from racetrack.builder import BuildError
@@ -189,7 +193,7 @@ def build(
 
     try:
         with PhaseDisplay(err_console, verbose, quiet) as display:
-            built = build_with_progress(manifest, source, base_image, display)
+            built = build_with_progress(manifest, source, base_image, display, no_cache)
     except (BuildError, ConfigError) as error:
         raise fail(escape(str(error))) from None
     except ManifestError as error:
@@ -291,12 +295,13 @@ def deploy(
     build_context: Annotated[
         str | None, typer.Option("--build-context", help="With --remote: local (send the files) or git.")
     ] = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Build the job's image, run it on the Docker engine, wait until it is ready and smoke check it."""
     if remote:
         from racetrack.server import remote_cli
 
-        return remote_cli.deploy(load_job_manifest(path, extra), remote, force, build_context)
+        return remote_cli.deploy(load_job_manifest(path, extra), remote, force, build_context, no_cache)
     from racetrack.builder import BuildError
     from racetrack.builder.config import ConfigError
     from racetrack.deploy import DeployError, DeployOptions, StartFailed
@@ -309,7 +314,7 @@ def deploy(
     display = PhaseDisplay(err_console, verbose)
 
     def build_job(manifest: Manifest) -> BuiltImage:
-        built = build_with_progress(manifest, source, base_image, display)
+        built = build_with_progress(manifest, source, base_image, display, no_cache)
         state = "up to date, nothing built" if built.cached else "built"
         display.note(f"image {built.tag} ({state}); build log: {built.log_path}")
         return built

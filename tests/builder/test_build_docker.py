@@ -218,3 +218,14 @@ def test_bootstrap_if_missing_keeps_a_present_base_image(engine, tmp_path, monke
     monkeypatch.setenv("RACETRACK_CONFIG", str(tmp_path / "config.yaml"))
     save_setting("base_image", present)
     assert ensure_base_image(engine, if_missing=True) == (present, False)
+
+
+def test_no_cache_builds_an_existing_tag_again_running_every_job_step(probe_image, tmp_path):
+    repo = make_repo(tmp_path / "repo", {"jobs/probe": JOBS / "probe"})
+    first = build_image(probe_manifest(repo), "git")  # the probe's steps: all from the layer cache
+    assert step_cached(first.log_path.read_text(), "pip install")
+    rebuilt = build_image(probe_manifest(repo), "git", no_cache=True)
+    assert not rebuilt.cached and rebuilt.tag == first.tag
+    log = rebuilt.log_path.read_text()
+    assert "--no-cache" in log and "---> Using cache" not in log
+    assert not step_cached(log, "apt-get") and not step_cached(log, "pip install")

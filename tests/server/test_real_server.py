@@ -86,6 +86,12 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
         f"job {name} v0.0.1 is already deployed. Try deploying next version or use --force flag"
         in again.stdout + again.stderr
     )
+    assert "--no-cache" not in build_logs
+    forced = client.run(
+        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, "--force", "--no-cache"
+    )
+    assert f'Job "{name}" has been deployed' in forced.stderr + forced.stdout
+    assert "racetrack: --no-cache: building every step" in client.run("build-logs", name).stdout
 
     client.run("delete", name, "--version", "0.0.1")
     assert name not in client.run("list").stdout

@@ -188,6 +188,7 @@ def test_swarm_server_rolls_over_and_survives_a_killed_task_under_load(
     deploy(swarm_server, token, payload)
     [listed] = api(swarm_server, token, "GET", "/job").json()
     assert listed["infrastructure_target"] == "swarm" and len(listed["replica_internal_names"]) == 3
+    assert listed["job_type_version"] == "python3:latest"  # read from `jobtype`, not only `lang`
     hosts = lambda: task_containers(engine, job_name)  # noqa: E731
     with GatewayLoad(f"{swarm_server.url}/pub/job/{job_name}/latest/api/v1/perform", token) as load:
         first = served_by(load, hosts, "calls through /pub on all three replicas")

@@ -52,8 +52,11 @@ def build_image(
     progress: Progress | None = None,
     config: RacetrackConfig | None = None,
     client: docker.DockerClient | None = None,
+    no_cache: bool = False,
 ) -> BuiltImage:
-    """Build (or find already built) the image of `manifest`'s job from git or from its local directory."""
+    """Build (or find already built) the image of `manifest`'s job from git or from its local directory.
+
+    `no_cache` runs every step of the job's own layers again (the wrapper layer, keyed by content, stays)."""
     config = config or load_config()
     base = base_image or config.base_image
     secrets = secret_build_env(manifest)
@@ -64,7 +67,7 @@ def build_image(
         BuildLog(manifest.name, secrets.values(), progress) as log,
     ):
         try:
-            built = _build(Path(workdir), manifest, source, base, config, client, pip, secrets, log)
+            built = _build(Path(workdir), manifest, source, base, config, client, pip, secrets, log, no_cache)
         except BaseException:
             log.end(failed=True)
             raise
@@ -82,6 +85,7 @@ def _build(
     pip: PipSettings,
     secrets: dict[str, str],
     log: BuildLog,
+    no_cache: bool = False,
 ) -> BuiltImage:
     log.begin(Phase.SOURCE)
     log.ran()
@@ -92,7 +96,9 @@ def _build(
     wrapper = wrapper_tag(base_id)
     context = work / "job-context"
     tag = prepare_job_context(context, manifest, job_source, wrapper, pip)
-    if image_exists(client, tag):
+    if no_cache:
+        log.line("racetrack: --no-cache: building every step of the job's layers again")
+    elif image_exists(client, tag):
         log.cached(Phase.WRAPPER_LAYER, Phase.SYSTEM_PACKAGES, Phase.REQUIREMENTS, Phase.JOB_CODE)
         log.cached(Phase.CONTRACT_CHECK)
         log.line(
@@ -114,7 +120,7 @@ def _build(
             "RACETRACK_PIP_INPUTS": inputs_digest(repr(pip), sorted(secrets.items())),
         }
         log.stage_phases = STAGE_PHASES
-        image_id = run_build(client, log, context=context, buildargs=buildargs)
+        image_id = run_build(client, log, context=context, buildargs=buildargs, no_cache=no_cache)
     log.stage_phases = {}
     log.begin(Phase.CONTRACT_CHECK)
     log.ran()

@@ -53,10 +53,12 @@ def run_build(
     tag: str | None = None,
     buildargs: dict[str, str] | None = None,
     labels: dict[str, str] | None = None,
+    no_cache: bool = False,
 ) -> str:
     """Build from a context directory (or a bare Dockerfile text) with host networking; the image id."""
     options: dict[str, Any] = {
         "tag": tag,
+        "nocache": no_cache,
         "buildargs": buildargs or {},
         "labels": labels,
         "network_mode": "host",

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select, update
 
+from racetrack.builder.logs import PHASE_LINE
 from racetrack.manifest import Manifest, ManifestError, load_manifest, secret_runtime_env
 from racetrack.phases import Phase
 from racetrack.protocol import ENV_AUTH_TOKEN, ENV_GATEWAY_TOKEN, ENV_PUB_URL, gateway_token
@@ -29,27 +30,9 @@ from racetrack.server.state import State
 
 logger = logging.getLogger("racetrack.server.deploy")
 IN_PROGRESS, DONE, FAILED = "in_progress", "done", "failed"
-NO_CACHE_WARNING = (
-    "--no-cache is not supported by this server yet: unchanged layers are reused (the image is rebuilt "
-    "whenever the job's files, manifest or racetrack change)"
-)
 RESTARTED = (
     "the server restarted during this deployment (in phase {phase!r}); nothing was resumed: deploy again"
 )
-_BUILD_LINES = (  # a build output line starting a phase (racetrack.builder's own lines)
-    ("racetrack: source is", Phase.SOURCE),
-    ("racetrack: pulling base image", Phase.BASE_IMAGE),
-    ("racetrack: building racetrack/wrapper", Phase.WRAPPER_LAYER),
-    ("racetrack: building", Phase.JOB_CODE),
-    ("racetrack: reading the job's OpenAPI", Phase.CONTRACT_CHECK),
-)
-_STEP_WORDS = (
-    ("apt-get", Phase.SYSTEM_PACKAGES),
-    ("requirements", Phase.REQUIREMENTS),
-    ("pip ", Phase.REQUIREMENTS),
-)
-
-
 class Deployer:
     """Accepts deploy requests and runs them on a bounded pool; one per name+version at a time."""
 
@@ -172,7 +155,7 @@ class Deployer:
                     force=request.force,
                     build_from="local" if request.build_context is not None else "git",
                     secrets=self.state.box.seal(secrets),
-                    warnings=NO_CACHE_WARNING if "--no-cache" in request.build_flags else None,
+                    no_cache="--no-cache" in request.build_flags,
                     create_time=now,
                     update_time=now,
                 )
@@ -197,6 +180,7 @@ class Deployer:
                 row = session.get(Deployment, deployment_id)
                 assert row is not None
                 force, build_from, deployed_by = row.force, row.build_from, row.deployed_by
+                no_cache = row.no_cache
                 secrets = self.state.box.open(row.secrets)
             secret_values = [
                 v for group in ("build_env", "runtime_env") for v in secrets[group].values() if v
@@ -209,7 +193,7 @@ class Deployer:
             secret_values += list(job_secrets.values())
             manifest = _with_secret_files(manifest, secret_dir, secrets)
             runtime_secrets = secret_runtime_env(manifest)  # the client's, checked like a local deploy's
-            image = self._build(manifest, build_from, secrets, tracker)
+            image = self._build(manifest, build_from, secrets, tracker, no_cache)
             self._save_image(deployment_id, image.tag)
             spec = DeploySpec(
                 manifest,
@@ -263,7 +247,9 @@ class Deployer:
             )
         return secrets
 
-    def _build(self, manifest: Manifest, build_from: str, secrets: dict, tracker: PhaseTracker) -> Any:
+    def _build(
+        self, manifest: Manifest, build_from: str, secrets: dict, tracker: PhaseTracker, no_cache: bool
+    ) -> Any:
         from racetrack.builder import build_image
         from racetrack.builder.config import GitCredentials, load_config
 
@@ -272,7 +258,9 @@ class Deployer:
             username, password = secrets["git"]
             config = dataclasses.replace(config, git_credentials=(GitCredentials("*", username, password),))
         tracker.phase(Phase.SOURCE)
-        return build_image(manifest, build_from, None, tracker.build_line, config)  # type: ignore[arg-type]
+        return build_image(  # type: ignore[arg-type]
+            manifest, build_from, None, tracker.build_line, config, no_cache=no_cache
+        )
 
     def _finish(
         self,
@@ -344,19 +332,13 @@ class PhaseTracker:
         self._save(phase=self.current)
 
     def build_line(self, line: str) -> None:
-        for start, phase in _BUILD_LINES:
-            if line.startswith(start):
-                self.phase(phase)
-                return
-        if line.startswith("Step ") and self.current in (
-            Phase.JOB_CODE,
-            Phase.SYSTEM_PACKAGES,
-            Phase.REQUIREMENTS,
-        ):
-            for word, phase in _STEP_WORDS:
-                if word in line:
-                    self.phase(phase)
-                    return
+        """Follow the builder's phase lines ("racetrack: phase requirements: started")."""
+        marker = PHASE_LINE.match(line)
+        if marker and marker["state"] in ("started", "cached"):
+            try:
+                self.phase(Phase(marker["phase"]))
+            except ValueError:
+                logger.warning("unknown build phase %r", marker["phase"])
 
     def step(self, text: str) -> None:
         pass

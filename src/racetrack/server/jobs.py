@@ -81,6 +81,6 @@ def job_dto(state: State, job: Job) -> dict[str, Any]:
         "last_call_time": None,
         "infrastructure_target": job.infrastructure_target,
         "replica_internal_names": replicas,
-        "job_type_version": str(manifest.get("lang") or "python3"),
+        "job_type_version": str(manifest.get("jobtype") or manifest.get("lang") or "python3"),
         "infrastructure_stats": {},
     }

@@ -65,6 +65,7 @@ class Deployment(Base):
     infrastructure_target: Mapped[str] = mapped_column(String(32))
     force: Mapped[bool] = mapped_column(Boolean, default=False)
     build_from: Mapped[str] = mapped_column(String(8))  # local | git
+    no_cache: Mapped[bool] = mapped_column(Boolean, default=False)  # the client's --no-cache
     build_logs: Mapped[str | None] = mapped_column(Text, nullable=True)
     secrets: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     create_time: Mapped[float] = mapped_column(Float)
