@@ -8,7 +8,18 @@ from collections.abc import Iterator
 
 import pytest
 from fake_control_plane import FakeControlPlane, Subject
-from gateway_helpers import ADMIN, ALICE, BOB, CHAIN, CHAIN_JOB, WS_UPSTREAM, Stack, run_gateway, start_job
+from gateway_helpers import (
+    ADMIN,
+    ALICE,
+    BOB,
+    CHAIN,
+    CHAIN_JOB,
+    WS_UPSTREAM,
+    WS_WEBVIEW_JOB,
+    Stack,
+    run_gateway,
+    start_job,
+)
 
 from racetrack.protocol import ENV_AUTH_TOKEN, ENV_JOB_NAME, ENV_PUB_URL
 from server_process import free_port, job_server
@@ -23,6 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "1.2.0": [stack.enter_context(start_job(tmp, "adder", "1.2.0")) for _ in range(2)],
         }
         flaky = stack.enter_context(start_job(tmp, "flaky", "1.2.0"))
+        webview = stack.enter_context(start_job(tmp, "wsjob", "2.0.0", WS_WEBVIEW_JOB))
         ws_root = tmp / "ws"
         ws_root.mkdir()
         (ws_root / "ws_upstream.py").write_text(WS_UPSTREAM)
@@ -47,10 +59,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "flaky": {"1.2.0": [dead, flaky.url]},
             "dead": {"0.1.0": [dead]},
             "ws": {"1.0.0": [ws.url]},
+            "wsjob": {"2.0.0": [webview.url]},
         }
         control.state.tokens = {
             ALICE: Subject("User alice", {"*"}),
-            BOB: Subject("User bob", {"ws", "flaky"}),
+            BOB: Subject("User bob", {"ws", "wsjob", "flaky"}),
             ADMIN: Subject("User admin", {"*"}, admin=True),
         }
         control.state.public = {("adder", "1.2.0"): ["/api/v1/pid"]}

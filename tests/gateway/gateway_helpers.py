@@ -81,6 +81,33 @@ class Job:
         return call_job(self, "adder", "/api/v1/whoami", {}, version="1.2.0")
 """
 
+WS_WEBVIEW_JOB = """
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+
+class Job:
+    def perform(self) -> str:
+        return "ok"
+
+    def webview_app(self, base_url: str):
+        async def echo(socket: WebSocket) -> None:
+            await socket.accept()
+            await socket.send_text(f"hello {socket.headers.get('x-caller-name')} at {base_url}")
+            try:
+                while True:
+                    text = await socket.receive_text()
+                    if text == "bye":
+                        await socket.close(code=1000)
+                        return
+                    await socket.send_text(text.upper())
+            except WebSocketDisconnect:
+                pass
+
+        return Starlette(routes=[WebSocketRoute("/echo", echo)])
+"""
+
 WS_UPSTREAM = """
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse

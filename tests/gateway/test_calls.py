@@ -187,6 +187,16 @@ def test_websocket_through_pub(stack: Stack) -> None:
     assert refused == [] or refused[-1].startswith("closed")
 
 
+def test_websocket_through_pub_to_a_wrapper_webview(stack: Stack) -> None:
+    path = "/pub/job/wsjob/latest/api/v1/webview/echo"
+    got = ws_talk(stack.gateway.url, path, BOB, ["abc", "bye"])
+    assert got == ["hello User bob at /pub/job/wsjob/2.0.0/api/v1/webview", "ABC", "closed 1000"]
+    assert ws_talk(stack.gateway.url, path, "bad-token", ["abc"]) == []  # refused before the handshake
+    # the job refuses a websocket that did not come through the gateway (no gateway credential)
+    job = stack.control.state.jobs["wsjob"]["2.0.0"][0]
+    assert ws_talk(job, "/pub/job/wsjob/2.0.0/api/v1/webview/echo", BOB, ["abc"]) == []
+
+
 def test_decisions_are_cached_and_revocation_applies_within_5_s(stack: Stack) -> None:
     client, state = stack.gateway.client, stack.control.state
     state.tokens["carol-token"] = Subject("User carol", {"adder"})
