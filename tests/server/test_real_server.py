@@ -14,7 +14,7 @@ import docker
 import httpx
 import pytest
 
-from conftest import SHARED_JOB, Server, job_copy, make_client, start_server
+from conftest import SHARED_JOB, Client, Server, job_copy, make_client, start_server
 from racetrack.phases import Phase
 from racetrack.protocol import AUTH_HEADER
 
@@ -86,9 +86,18 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
         f"job {name} v0.0.1 is already deployed. Try deploying next version or use --force flag"
         in again.stdout + again.stderr
     )
-    assert "--no-cache" not in build_logs
+    assert "racetrack: --no-cache" not in build_logs
     forced = client.run(
-        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, "--force", "--no-cache"
+        "deploy",
+        str(job),
+        "--build-context",
+        "local",
+        "-e",
+        f"name={name}",
+        *REMOTE,
+        "--force",
+        "--no-cache",
+        tty=True,
     )
     assert f'Job "{name}" has been deployed' in forced.stderr + forced.stdout
     assert "racetrack: --no-cache: building every step" in client.run("build-logs", name).stdout
@@ -301,6 +310,43 @@ def test_permissions_grants_and_revocation(
     assert opened.status_code == 200 and opened.json()["caller"] is None
     assert api(sqlite_server, "GET", f"/auth/can-call-job/{job}/latest/api/v1/parameters").status_code == 401
     assert httpx.post(pub, json={}, timeout=30).status_code == 200
+
+
+def test_an_esc_deploys_a_new_family_then_calls_lists_and_deletes_it(
+    sqlite_server: Server, client_binary: Path, tmp_path: Path
+) -> None:
+    admin = make_client(client_binary, tmp_path / "admin", sqlite_server)
+    esc = admin.run("admin", "escs", "create", "deployer", ours=True).stdout.strip()
+    admin.run("admin", "grant", "esc:deployer", "deploy_new_family", ours=True)
+    machine = Client(client_binary, tmp_path / "esc-home")
+    machine.home.mkdir(parents=True)
+    machine.run("set", "alias", "team", sqlite_server.url, ours=True)
+    machine.run("login", esc, "--remote", "team", ours=True)
+    machine.run("set", "remote", "team", ours=True)
+    assert machine.run("get", "remote", "-q", ours=True).stdout.strip().startswith(sqlite_server.url)
+    name = unique("esc-job")
+    job = job_copy("python-class", tmp_path / "job", name)
+
+    deployed = machine.run(
+        "deploy",
+        str(job),
+        "-e",
+        f"name={name}",
+        *REMOTE,
+        "--build-context",
+        "local",
+        "--remote",
+        "team",
+        ours=True,
+    )
+    assert f'Job "{name}" has been deployed' in deployed.stdout
+    # the deployer's defaults on its new family: read, call, delete; Racetrack's client reads our config
+    assert re.search(rf"{name}\s+0\.0\.1\s+RUNNING", machine.run("list").stdout)
+    assert machine.run("call", name, "/api/v1/perform", '{"x": 2, "y": 3}').stdout.strip() == "6.0"
+    [row] = [j for j in api(sqlite_server, "GET", "/job", esc).json() if j["name"] == name]
+    assert row["deployed_by"] == "deployer"
+    machine.run("delete", name, "--version", "0.0.1", "--remote", "team", ours=True)
+    assert api(sqlite_server, "GET", f"/job/{name}/latest", esc).status_code == 404
 
 
 def test_a_restart_during_a_build_fails_that_deployment_and_keeps_jobs_serving(

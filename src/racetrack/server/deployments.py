@@ -21,7 +21,7 @@ from racetrack.manifest import Manifest, ManifestError, load_manifest, secret_ru
 from racetrack.phases import Phase
 from racetrack.protocol import ENV_AUTH_TOKEN, ENV_GATEWAY_TOKEN, ENV_PUB_URL, gateway_token
 from racetrack.server.archive import unpack_context
-from racetrack.server.auth import DEPLOY_JOB, DEPLOY_NEW_FAMILY, DEPLOYER_SCOPES, USER, Principal
+from racetrack.server.auth import DEPLOY_JOB, DEPLOY_NEW_FAMILY, DEPLOYER_SCOPES, Principal
 from racetrack.server.errors import BadRequest, Conflict, EntityNotFound
 from racetrack.server.infrastructure import DeploySpec
 from racetrack.server.models import Deployment, Job, PublicEndpoint
@@ -150,6 +150,7 @@ class Deployer:
                     job_name=manifest.name,
                     job_version=manifest.version,
                     deployed_by=principal.name,
+                    deployer_kind=principal.kind,
                     manifest_yaml=yaml.safe_dump(manifest.data, sort_keys=False),
                     infrastructure_target=self.state.infra.name,
                     force=request.force,
@@ -180,7 +181,7 @@ class Deployer:
                 row = session.get(Deployment, deployment_id)
                 assert row is not None
                 force, build_from, deployed_by = row.force, row.build_from, row.deployed_by
-                no_cache = row.no_cache
+                no_cache, deployer_kind = row.no_cache, row.deployer_kind
                 secrets = self.state.box.open(row.secrets)
             secret_values = [
                 v for group in ("build_env", "runtime_env") for v in secrets[group].values() if v
@@ -205,7 +206,8 @@ class Deployer:
             )
             self.state.infra.deploy(spec, tracker)
             logs = _read_log(image.log_path)
-            self._finish(deployment_id, manifest, image.tag, deployed_by, logs, secrets["runtime_env"])
+            deployer = (deployer_kind, deployed_by)
+            self._finish(deployment_id, manifest, image.tag, deployer, logs, secrets["runtime_env"])
             tracker.end(DONE)
         except BaseException as error:  # noqa: BLE001 - any failure ends the deployment as failed
             message = _redact(str(error) or type(error).__name__, secret_values)
@@ -267,11 +269,12 @@ class Deployer:
         deployment_id: str,
         manifest: Manifest,
         image: str,
-        deployed_by: str,
+        deployer: tuple[str, str],
         logs: str | None,
         runtime_secrets: dict[str, str],
     ) -> None:
-        now = time.time()
+        """Record the job version, its public endpoint requests, and the deployer's rights on its family."""
+        (deployer_kind, deployed_by), now = deployer, time.time()
         manifest_yaml = yaml.safe_dump(manifest.data, sort_keys=False)
         with self.state.sessions.begin() as session:
             job = session.scalar(
@@ -312,7 +315,7 @@ class Deployer:
                         )
                     )
         for scope in DEPLOYER_SCOPES:
-            self.state.auth.grant(USER, deployed_by, scope, manifest.name)
+            self.state.auth.grant(deployer_kind, deployed_by, scope, manifest.name)
 
 
 class PhaseTracker:

@@ -62,7 +62,7 @@ def deploy(call: Call) -> dict[str, Any]:
 def deployment_status(call: Call) -> dict[str, Any]:
     principal = call.principal()
     row = get_deployment(call.state, call.params["deploy_id"])
-    if row.deployed_by != principal.name or principal.kind != "user":
+    if (row.deployer_kind, row.deployed_by) != (principal.kind, principal.name):
         call.state.auth.require(principal, READ_JOB, row.job_name)
     job = None
     if row.status == DONE:

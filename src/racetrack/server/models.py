@@ -60,6 +60,7 @@ class Deployment(Base):
     job_name: Mapped[str] = mapped_column(String(256), index=True)
     job_version: Mapped[str] = mapped_column(String(256))
     deployed_by: Mapped[str] = mapped_column(String(256))
+    deployer_kind: Mapped[str] = mapped_column(String(16), default="user")  # user | esc | job_family
     manifest_yaml: Mapped[str] = mapped_column(Text)
     image_name: Mapped[str | None] = mapped_column(String(512), nullable=True)
     infrastructure_target: Mapped[str] = mapped_column(String(32))
