@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fake_control_plane import FakeControlPlane
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
 
 from racetrack.protocol import ENV_GATEWAY_TOKEN, gateway_token
 from server_process import ServerProcess, job_server
@@ -187,3 +190,33 @@ def run_gateway_with_secret(
     command = gateway_command(control_url, data_dir, "--secret-file", str(secret), *extra)
     with job_server([], command=command, wait_path="/pub/live") as gateway:
         yield gateway
+
+
+def ws_talk(url: str, path: str, token: str, messages: list[str]) -> list[str]:
+    """A minimal websocket client (wsproto over a socket): send `messages`, return what came back."""
+    host, port = url.removeprefix("http://").split(":")
+    ws = WSConnection(ConnectionType.CLIENT)
+    received: list[str] = []
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            ws.send(
+                Request(
+                    host=f"{host}:{port}", target=path, extra_headers=[(b"x-racetrack-auth", token.encode())]
+                )
+            )
+        )
+        pending = list(messages)
+        while True:
+            data = sock.recv(65536)
+            ws.receive_data(data or None)
+            for event in ws.events():
+                if isinstance(event, (AcceptConnection, TextMessage)):
+                    if isinstance(event, TextMessage):
+                        received.append(event.data)
+                    if pending:
+                        sock.sendall(ws.send(Message(data=pending.pop(0))))
+                elif isinstance(event, CloseConnection):
+                    received.append(f"closed {event.code}")
+                    return received
+            if not data:
+                return received

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 from fake_control_plane import Subject
-from gateway_helpers import ALICE, BOB, CHAIN, Stack
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
+from gateway_helpers import ALICE, BOB, CHAIN, Stack, ws_talk
 
 from server_process import poll_until
 
@@ -148,36 +144,6 @@ def test_redirects_stay_under_pub(stack: Stack) -> None:
 def test_webview_page(stack: Stack) -> None:
     page = stack.gateway.client.get("/pub/job/adder/latest/api/v1/webview/", headers=auth(ALICE))
     assert page.status_code == 200 and "/adder/1.2.0/api/v1/webview</p>" in page.text
-
-
-def ws_talk(url: str, path: str, token: str, messages: list[str]) -> list[str]:
-    """A minimal websocket client (wsproto over a socket): send `messages`, return what came back."""
-    host, port = url.removeprefix("http://").split(":")
-    ws = WSConnection(ConnectionType.CLIENT)
-    received: list[str] = []
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(
-            ws.send(
-                Request(
-                    host=f"{host}:{port}", target=path, extra_headers=[(b"x-racetrack-auth", token.encode())]
-                )
-            )
-        )
-        pending = list(messages)
-        while True:
-            data = sock.recv(65536)
-            ws.receive_data(data or None)
-            for event in ws.events():
-                if isinstance(event, (AcceptConnection, TextMessage)):
-                    if isinstance(event, TextMessage):
-                        received.append(event.data)
-                    if pending:
-                        sock.sendall(ws.send(Message(data=pending.pop(0))))
-                elif isinstance(event, CloseConnection):
-                    received.append(f"closed {event.code}")
-                    return received
-            if not data:
-                return received
 
 
 def test_websocket_through_pub(stack: Stack) -> None:

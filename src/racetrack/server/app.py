@@ -86,7 +86,12 @@ def gateway(state: State) -> Any | None:
     except ImportError:
         return None
     config = GatewayConfig(
-        server_url=state.config.base_url, gateway_secret=state.gateway_secret, data_dir=state.config.data_dir
+        server_url=state.config.base_url,
+        gateway_secret=state.gateway_secret,
+        database_url=state.config.sqlalchemy_url,  # async tasks live in the server's database
+        data_dir=state.config.data_dir,
+        async_result_ttl=state.config.async_result_ttl,
+        async_max_result_bytes=state.config.async_max_result_bytes,
     )
     return gateway_app(config)
 

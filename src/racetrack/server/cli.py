@@ -41,6 +41,15 @@ def server(
     max_parallel: Annotated[
         int, typer.Option("--max-parallel", min=1, help="Deployments built at once.")
     ] = 2,
+    max_context_bytes: Annotated[
+        int, typer.Option("--max-context-bytes", min=1, help="Largest build context, decompressed.")
+    ] = ServerConfig.max_context_bytes,
+    async_result_ttl: Annotated[
+        float, typer.Option("--async-result-ttl", min=1, help="Seconds a finished async task is kept.")
+    ] = ServerConfig.async_result_ttl,
+    async_max_result_bytes: Annotated[
+        int, typer.Option("--async-max-result-bytes", min=1, help="Largest async result kept.")
+    ] = ServerConfig.async_max_result_bytes,
 ) -> None:
     """Run the control plane in the foreground: the Lifecycle API under /lifecycle, the gateway under /pub."""
     from racetrack.server.infrastructure import InfrastructureUnavailable, preflight
@@ -59,6 +68,9 @@ def server(
             infrastructure=infrastructure,
             public_url=public_url,
             max_parallel_deployments=max_parallel,
+            max_context_bytes=max_context_bytes,
+            async_result_ttl=async_result_ttl,
+            async_max_result_bytes=async_max_result_bytes,
         )
     )
 

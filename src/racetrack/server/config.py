@@ -29,6 +29,8 @@ class ServerConfig:
     ready_timeout: float = 300
     status_cache_seconds: float = 2.0
     auth_cache_seconds: float = 2.0
+    async_result_ttl: float = 24 * 3600.0  # seconds a finished async task (and its result) is kept
+    async_max_result_bytes: int = 16 * 1024 * 1024  # a larger async result fails its task, saying so
     # Jobs get RACETRACK_GATEWAY_TOKEN (as a runtime secret) and then answer only the gateway (and probes).
     gateway_only_jobs: bool = True
 
