@@ -72,6 +72,27 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
 
     called = client.run("call", name, "/api/v1/perform", '{"x": 20, "y": 5}')
     assert called.stdout.strip() == "100.0"
+    task = httpx.post(
+        f"{server.url}/pub/async/new/job/{name}/latest/api/v1/perform",
+        json={"x": 4, "y": 5},
+        headers={AUTH_HEADER: server.admin_token},
+        timeout=30,
+    )
+    assert task.status_code == 201, task.text  # the task is stored in this server's database
+    polled = poll(
+        lambda: (
+            r := httpx.get(
+                f"{server.url}/pub/async/task/{task.json()['task_id']}/poll",
+                headers={AUTH_HEADER: server.admin_token},
+                timeout=40,
+            )
+        ).status_code
+        == 200
+        and r,
+        60,
+        "the async task's result",
+    )
+    assert polled.json() == 20.0
 
     logs = client.run("logs", name, "--tail", "50").stdout
     assert "ready" in logs
