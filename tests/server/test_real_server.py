@@ -229,6 +229,8 @@ def test_secrets_stay_out_of_the_database_responses_logs_and_image(
         "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *public, *REMOTE, tty=True
     )
     deploy_id = deployment_id(deployed.stderr + deployed.stdout)
+    # the spec's subpath warning reaches Racetrack's client as a deployment warning
+    assert "public endpoint /api/v1/perform answers without authentication" in deployed.stdout
     token = sqlite_server.admin_token
     call = httpx.post(
         f"{sqlite_server.url}/pub/job/{name}/latest/api/v1/perform",

@@ -17,7 +17,13 @@ import yaml
 from sqlalchemy import select, update
 
 from racetrack.builder.logs import PHASE_LINE
-from racetrack.manifest import Manifest, ManifestError, load_manifest, secret_runtime_env
+from racetrack.manifest import (
+    Manifest,
+    ManifestError,
+    load_manifest,
+    public_endpoint_warning,
+    secret_runtime_env,
+)
 from racetrack.phases import Phase
 from racetrack.protocol import ENV_AUTH_TOKEN, ENV_GATEWAY_TOKEN, ENV_PUB_URL, gateway_token
 from racetrack.server.archive import unpack_context
@@ -157,6 +163,7 @@ class Deployer:
                     build_from="local" if request.build_context is not None else "git",
                     secrets=self.state.box.seal(secrets),
                     no_cache="--no-cache" in request.build_flags,
+                    warnings="\n".join(map(public_endpoint_warning, manifest.public_endpoints)) or None,
                     create_time=now,
                     update_time=now,
                 )
