@@ -212,12 +212,13 @@ def build_logs(
         str | None, typer.Option("--remote", help="A racetrack server: PATH may then be a job name.")
     ] = None,
     version: Annotated[str | None, typer.Option("--version", help="With --remote: the job version.")] = None,
+    tail: Annotated[int, typer.Option("--tail", "-n", min=0, help="Only the last N lines (0: all).")] = 0,
 ) -> None:
     """Print the job's latest build log (kept by `racetrack build`, secrets redacted)."""
     if remote:
         from racetrack.server import remote_cli
 
-        return remote_cli.build_logs(remote, path, version, 0)
+        return remote_cli.build_logs(remote, path, version, tail)
     from racetrack.builder.logs import job_logs
 
     manifest = load_job_manifest(path, extra)
@@ -228,7 +229,8 @@ def build_logs(
         for log in logs:
             console.print(str(log), highlight=False, soft_wrap=True)
         return
-    typer.echo(logs[-1].read_text(), nl=False)
+    text = logs[-1].read_text()
+    typer.echo("".join(text.splitlines(keepends=True)[-tail:]) if tail else text, nl=False)
 
 
 @images_app.command("bootstrap")
@@ -338,12 +340,23 @@ def list_jobs(
     name: Annotated[str | None, typer.Argument(help="Only this job.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     remote: RemoteOption = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            "-c",
+            help="With --remote, extra columns: job_type, infrastructure, deployed_by, updated_at, "
+            "last_call_at, pub_url or all (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Deployed jobs: name, version, status (starting/running/error/stopped), URL and age."""
     if remote:
         from racetrack.server import remote_cli
 
-        return remote_cli.list_jobs(remote, name, as_json)
+        return remote_cli.list_jobs(remote, name, as_json, columns)
+    if columns:
+        raise fail("--column applies to a server's jobs (--remote URL); the local list shows every column")
     import json
     from datetime import UTC, datetime
 
@@ -372,7 +385,7 @@ def logs(
     if remote:
         from racetrack.server import remote_cli
 
-        return remote_cli.logs(remote, name, version, tail)
+        return remote_cli.logs(remote, name, version, tail, follow)
     from racetrack.deploy.logs import stream_lines
 
     container = _job_container(name, version)
@@ -407,7 +420,7 @@ def call(
 
         endpoint, payload = calls.split_arguments(endpoint, payload)
         body = calls.parse_payload(payload)
-        return remote_cli.call(remote, name, calls.endpoint_path(endpoint), body, version, timeout)
+        return remote_cli.call(remote, name, calls.endpoint_path(endpoint), body, version, timeout, curl)
     from racetrack.deploy.registry import deployment_from
     from racetrack.terminal import print_call_response
 

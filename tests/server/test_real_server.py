@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import subprocess
@@ -81,14 +82,16 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
     assert task.status_code == 201, task.text  # the task is stored in this server's database
     polled = poll(
         lambda: (
-            r := httpx.get(
-                f"{server.url}/pub/async/task/{task.json()['task_id']}/poll",
-                headers={AUTH_HEADER: server.admin_token},
-                timeout=40,
-            )
-        ).status_code
-        == 200
-        and r,
+            (
+                r := httpx.get(
+                    f"{server.url}/pub/async/task/{task.json()['task_id']}/poll",
+                    headers={AUTH_HEADER: server.admin_token},
+                    timeout=40,
+                )
+            ).status_code
+            == 200
+            and r
+        ),
         60,
         "the async task's result",
     )
@@ -146,6 +149,36 @@ def test_our_cli_deploys_lists_calls_and_deletes_on_a_remote(
     assert called.stdout.strip() == "12.0"
     assert "ready" in client.run("logs", name, "--tail", "50", *remote, ours=True).stdout
     assert "racetrack:" in client.run("build-logs", name, *remote, ours=True).stdout
+    assert len(client.run("build-logs", name, "--tail", "3", *remote, ours=True).stdout.splitlines()) == 3
+    table = client.run("list", "-c", "all", *remote, ours=True).stdout.splitlines()
+    header = "NAME VERSION STATUS JOB TYPE INFRASTRUCTURE DEPLOYED BY UPDATED AT LAST CALL AT PUB URL"
+    assert " ".join(table[0].split()) == header
+    [row] = [line for line in table if line.startswith(name + " ")]
+    assert "python3:latest" in row and " docker " in row and " admin " in row and " ago " in row
+    assert row.endswith(f"{sqlite_server.url}/pub/job/{name}/0.0.1")
+    bad_column = client.run("list", "-c", "colour", *remote, ours=True, check=False)
+    assert bad_column.returncode == 1 and "unknown column colour; columns are job_type" in bad_column.stderr
+    token = client.run("get", "auth-token", *remote, ours=True).stdout.strip()
+    assert token == sqlite_server.admin_token
+    curl = client.run("call", name, "perform", '{"x": 3, "y": 5}', "--curl", *remote, ours=True).stdout
+    assert token not in curl and "$(racetrack get auth-token --remote" in curl
+    path = f"{client.ours.parent}:{os.environ['PATH']}"
+    ran = subprocess.run(
+        ["bash", "-c", curl], env={**client.env(), "PATH": path}, capture_output=True, text=True
+    )
+    assert ran.returncode == 0 and ran.stdout.strip() == "15.0", ran
+    with subprocess.Popen(
+        [str(client.ours), "logs", name, "--follow", *remote],
+        env=client.env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as follower:
+        try:
+            first = follower.stdout.readline()  # type: ignore[union-attr]
+            time.sleep(2)  # a --follow keeps reading
+            assert first and follower.poll() is None
+        finally:
+            follower.terminate()
     again = client.run(*deploy, ours=True, check=False)
     assert again.returncode == 1
     assert (

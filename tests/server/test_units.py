@@ -121,3 +121,24 @@ def test_git_credentials_are_looked_up_as_racetracks_client_does() -> None:
     assert git_credentials("https://github.com/team/repo.git", stored)["username"] == "exact"
     assert git_credentials("https://github.com/team/other.git", stored)["username"] == "host"
     assert git_credentials("https://gitlab.com/x.git", stored) is None
+
+
+def test_followed_logs_print_only_lines_not_printed_before() -> None:
+    from racetrack.server.remote_cli import _overlap
+
+    assert _overlap(["a", "b", "c"], ["b", "c", "d"]) == 2
+    assert _overlap(["a", "b"], ["a", "b"]) == 2  # nothing new
+    assert _overlap(["x", "y"], ["a", "b"]) == 0  # all new (or more than the window was written)
+    assert _overlap([], ["a"]) == 0
+    assert _overlap(["a", "a"], ["a", "a", "a"]) == 2
+
+
+def test_list_columns_follow_racetracks_order_and_refuse_unknown_names() -> None:
+    import typer
+
+    from racetrack.server.remote_cli import list_columns
+
+    assert list_columns(["pub_url", "job_type"]) == ["job_type", "pub_url"]
+    assert list_columns(["all"])[-1] == "pub_url" and len(list_columns(["all"])) == 6
+    with pytest.raises(typer.Exit):
+        list_columns(["colour"])

@@ -300,6 +300,19 @@ def get_pub(
     typer.echo(url if quiet else f"Current Pub address is {url}")
 
 
+@get_app.command("auth-token")
+def get_auth_token(remote: Remote = None) -> None:
+    """Print the token stored for the remote (only the token, on stdout, for scripts)."""
+    from racetrack.server.remote import resolve, token_for
+
+    data = _config()
+    url = resolve(remote, data)
+    token = token_for(url, data)
+    if not token:
+        raise _fail(f"not logged in to {url}; run racetrack login TOKEN --remote {url}")
+    typer.echo(token)
+
+
 @get_app.command("config")
 def get_config() -> None:
     """The client config, tokens and passwords masked."""

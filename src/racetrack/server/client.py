@@ -123,3 +123,15 @@ def call(remote: str | None, name: str, version: str, path: str, body: Any, time
             f"{name} {found['version']} answered {response.status_code}: {response.text[:2000]}"
         )
     return response.json()
+
+
+def curl_command(remote: str | None, name: str, version: str, path: str, body: Any) -> str:
+    """The curl command doing the call through the gateway; `racetrack get auth-token` supplies the token."""
+    import shlex
+
+    from racetrack.deploy.calls import curl_command as local_curl
+
+    found = job(remote, name, version)
+    url = resolve(remote, load())
+    auth = f'-H "{AUTH_HEADER}: $(racetrack get auth-token --remote {shlex.quote(url)})"'
+    return f"{local_curl(found['pub_url'] + path, body)} {auth}"
