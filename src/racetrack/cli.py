@@ -21,6 +21,7 @@ from racetrack.manifest import (
     secret_build_env,
     secret_runtime_env,
 )
+from racetrack.protocol import JOB_PORT
 
 if TYPE_CHECKING:  # the heavy build and deploy modules are imported by the commands that need them
     from racetrack.builder import BuiltImage
@@ -113,7 +114,9 @@ def validate(path: JobDir = Path("."), extra: Overrides = None) -> None:
 @app.command("run-local")
 def run_local(
     path: JobDir = Path("."),
-    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 7000,
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")
+    ] = JOB_PORT,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     extra: Overrides = None,
 ) -> None:

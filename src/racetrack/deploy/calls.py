@@ -11,7 +11,8 @@ from typing import Any, TextIO
 
 import yaml
 
-API_PREFIX = "/api/v1"
+from racetrack.protocol import API_PREFIX
+
 DEFAULT_ENDPOINT = "/perform"
 ENDPOINT_NAME = re.compile(r"^/?[A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)*/?$")
 PASS_THROUGH = ("/api/", "/pub/")

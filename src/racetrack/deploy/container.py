@@ -12,7 +12,7 @@ from docker.errors import APIError
 from docker.models.containers import Container
 
 from racetrack.deploy.errors import DeployError
-from racetrack.deploy.registry import JOB_PORT, url_host
+from racetrack.deploy.registry import PORT_KEY, url_host
 
 RESTART_POLICY = {"Name": "unless-stopped"}
 PORT_IN_USE = ("port is already allocated", "address already in use")
@@ -61,7 +61,7 @@ def start_container(client: docker.DockerClient, spec: ContainerSpec, taken: Ite
 
 def _create(client: docker.DockerClient, spec: ContainerSpec, port: int | None) -> str:
     host_config = client.api.create_host_config(
-        port_bindings={JOB_PORT: (spec.bind, port)},
+        port_bindings={PORT_KEY: (spec.bind, port)},
         restart_policy=RESTART_POLICY,
         **spec.resources,
     )
@@ -71,7 +71,7 @@ def _create(client: docker.DockerClient, spec: ContainerSpec, port: int | None) 
             name=spec.name,
             environment=spec.environment,
             labels=spec.labels,
-            ports=[JOB_PORT],
+            ports=[PORT_KEY],
             host_config=host_config,
             stop_timeout=spec.stop_timeout,
         )

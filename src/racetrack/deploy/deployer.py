@@ -45,6 +45,7 @@ from racetrack.protocol import (
     ENV_JOB_NAME,
     ENV_JOB_VERSION,
     ENV_SECRET_ENV_FILE,
+    JOB_PORT,
 )
 
 Build = Callable[[Manifest], BuiltImage]
@@ -155,7 +156,7 @@ def start_checked(
     try:
         url = deployment_from(container).url
         if url is None:
-            raise DeployError("the engine published no host port for port 7000")
+            raise DeployError(f"the engine published no host port for port {JOB_PORT}")
         wait_until_ready(container, url, options.timeout, reporter)
         reporter.phase(Phase.SMOKE_TEST)
         reporter.step("smoke check: calling each endpoint with its docs input example")

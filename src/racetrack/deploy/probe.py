@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from racetrack.deploy.registry import Deployment
+from racetrack.protocol import JOB_PORT
 
 STARTING, RUNNING, ERROR, STOPPED = "starting", "running", "error", "stopped"
 STOP_EXIT_CODES = (0, 143)  # a clean exit, or SIGTERM from `docker stop`
@@ -84,7 +85,7 @@ def job_status(deployment: Deployment, http: httpx.Client) -> tuple[str, str | N
     if deployment.state != "running":
         return STOPPED, f"container {deployment.state}"
     if deployment.url is None:
-        return ERROR, "port 7000 is not published"
+        return ERROR, f"port {JOB_PORT} is not published"
     live = ask(http, deployment.url + "/live")
     if live.load_failure is not None:
         return ERROR, str(live.load_failure)

@@ -11,6 +11,7 @@ import docker
 from docker.models.containers import Container
 
 from racetrack.deploy.versions import resolve_version, semver_key
+from racetrack.protocol import JOB_PORT
 
 DEPLOYMENT_LABEL = "racetrack.deployment"  # marks containers started by `racetrack deploy` (not by builds)
 NAME_LABEL = "racetrack.job.name"
@@ -20,7 +21,7 @@ OWNER_LABEL = "racetrack.job.owner"
 COMMIT_LABEL = "racetrack.git.commit"
 SECRET_NAMES_LABEL = "racetrack.secret-env.names"  # names only, so logs can be redacted; never values
 CANDIDATE_SUFFIX = "__next"  # a replacement being started by `deploy --force`; '__' is in no name or version
-JOB_PORT = "7000/tcp"
+PORT_KEY = f"{JOB_PORT}/tcp"  # the job port as the engine names it
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def deployment_from(container: Container) -> Deployment:
     attrs = container.attrs
     labels = attrs["Config"].get("Labels") or {}
     state = attrs["State"]
-    bindings = (attrs["HostConfig"].get("PortBindings") or {}).get(JOB_PORT) or [{}]
+    bindings = (attrs["HostConfig"].get("PortBindings") or {}).get(PORT_KEY) or [{}]
     port = bindings[0].get("HostPort") or _live_port(attrs)
     return Deployment(
         name=labels.get(NAME_LABEL, ""),
@@ -93,7 +94,7 @@ def deployment_from(container: Container) -> Deployment:
 
 def _live_port(attrs: dict) -> str | None:
     """The port the engine picked when none was asked for (only known while the container runs)."""
-    published = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(JOB_PORT) or [{}]
+    published = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(PORT_KEY) or [{}]
     return published[0].get("HostPort")
 
 

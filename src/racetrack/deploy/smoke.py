@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 
-from racetrack.protocol import ENV_GATEWAY_TOKEN, GATEWAY_TOKEN_HEADER
+from racetrack.protocol import API_PREFIX, ENV_GATEWAY_TOKEN, GATEWAY_TOKEN_HEADER
 
-API_PREFIX = "/api/v1"
 SUMMARY_CHARS = 100
 
 

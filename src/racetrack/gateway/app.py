@@ -25,6 +25,7 @@ from racetrack.gateway.headers import TRACING, caller_token, tracing_id
 from racetrack.gateway.metrics import GatewayMetrics, endpoint_label
 from racetrack.gateway.openapi import openapi_document
 from racetrack.gateway.proxy import Proxy
+from racetrack.protocol import PUB_PREFIXES
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -148,7 +149,7 @@ class GatewayApp:
             decision = await self.authorize(name, version, endpoint, caller_token(scope["headers"]))
             job = decision.job
             version = job.version
-            target = f"/pub/job/{job.name}/{job.version}".encode() + rest
+            target = f"{PUB_PREFIXES[0]}/{job.name}/{job.version}".encode() + rest
             if scope.get("query_string"):
                 target += b"?" + scope["query_string"]
             status = await self.proxy.forward(

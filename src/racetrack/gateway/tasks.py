@@ -25,6 +25,7 @@ from racetrack.gateway.errors import (
 from racetrack.gateway.headers import DROPPED_REQUEST, caller_token
 from racetrack.gateway.proxy import Proxy
 from racetrack.gateway.store import CANCELLED, COMPLETED, FAILED, ONGOING, Task, TaskRecord, TaskStore
+from racetrack.protocol import PUB_PREFIXES
 
 log = logging.getLogger("racetrack.gateway")
 NOTE_HEADER = b"x-racetrack-task-note"
@@ -109,7 +110,7 @@ class TaskService:
         decision = await self.auth.check(name, version, endpoint, token)
         body = await _read_body(receive, self.config.async_max_body_bytes)
         job = decision.job
-        target = f"/pub/job/{job.name}/{job.version}{rest.decode('latin-1')}"
+        target = f"{PUB_PREFIXES[0]}/{job.name}/{job.version}{rest.decode('latin-1')}"
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         now = time.time()

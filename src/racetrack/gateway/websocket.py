@@ -21,6 +21,7 @@ from wsproto.events import (
 
 from racetrack.gateway.errors import GatewayError, NoReplicaAnswered
 from racetrack.gateway.upstream import _host_port
+from racetrack.protocol import PUB_PREFIXES
 
 WS_HEADERS = {
     b"sec-websocket-key",
@@ -64,7 +65,7 @@ async def proxy_websocket(app: Any, scope: dict[str, Any], receive: Any, send: A
             }
         )
         return
-    target = f"/pub/job/{job.name}/{job.version}{rest.decode('latin-1')}"
+    target = f"{PUB_PREFIXES[0]}/{job.name}/{job.version}{rest.decode('latin-1')}"
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
     headers = [h for h in app.proxy.job_headers(scope, decision, request_id) if h[0] not in WS_HEADERS]

@@ -26,6 +26,7 @@ from racetrack.deploy.registry import (
     DEPLOYMENT_LABEL,
     NAME_LABEL,
     OWNER_LABEL,
+    PORT_KEY,
     SECRET_NAMES_LABEL,
     VERSION_LABEL,
 )
@@ -264,7 +265,7 @@ class SwarmTarget:
             container = self.client.containers.get(task.container_id)
         except DockerException:
             return None
-        ports = ((container.attrs.get("NetworkSettings") or {}).get("Ports") or {}).get("7000/tcp") or []
+        ports = ((container.attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(PORT_KEY) or []
         return f"http://127.0.0.1:{ports[0]['HostPort']}" if ports else None
 
     def _failure(self, task: Task, message: str) -> StartFailed:
