@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import sqlite3
 import sys
 import tarfile
@@ -60,6 +61,41 @@ def build_context(directory: Path) -> str:
         for path in sorted(directory.iterdir()):
             tar.add(path, arcname=path.name)
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+CHAIN_JOB = """
+import os
+
+from racetrack_job_wrapper import call_job
+
+
+class Job:
+    def perform(self, x: float, y: float) -> float:
+        return call_job(self, os.environ["TARGET_JOB"], "/api/v1/perform", {"x": x, "y": y})
+
+    def auxiliary_endpoints(self):
+        return {"/count": self.count}
+
+    def count(self, n: int):
+        for i in range(n):
+            yield {"i": i}
+"""
+
+
+def job_dir(where: Path, code: str, name: str, **fields: object) -> Path:
+    """A job directory: entrypoint.py holding `code` and a job.yaml naming it `name`, plus `fields`."""
+    where.mkdir()
+    (where / "entrypoint.py").write_text(code)
+    manifest = {
+        "name": name,
+        "owner_email": "nobody@example.com",
+        "jobtype": "python3:latest",
+        "git": {"remote": "https://example.invalid/team/jobs.git"},
+        "jobtype_extra": {"entrypoint_path": "entrypoint.py"},
+        **fields,
+    }
+    (where / "fatman.yaml").write_text(yaml.safe_dump(manifest))
+    return where
 
 
 def deploy(
@@ -252,3 +288,63 @@ def test_websockets_and_an_in_flight_async_task_through_a_restarted_servers_pub(
         ).fetchall()
     assert stored == [("completed",)]  # tasks live in the server's database
     assert not (real.data_dir / "gateway.db").exists()
+
+
+def test_a_job_calls_another_through_the_real_gateway_with_its_familys_grant(
+    real: RealServer, tmp_path: Path
+) -> None:
+    server, admin = real.process, real.admin
+    assert server is not None
+    suffix = uuid.uuid4().hex[:6]
+    target, chain = f"mul-{suffix}", f"chain-{suffix}"
+    deploy(server, admin, target)
+    deploy(
+        server,
+        admin,
+        chain,
+        job_dir(tmp_path / "chain", CHAIN_JOB, chain, runtime_env={"TARGET_JOB": target}),
+    )
+    perform = f"{server.url}/pub/job/{chain}/latest/api/v1/perform"
+    as_admin = {AUTH_HEADER: admin}
+
+    denied = httpx.post(perform, json={"x": 6, "y": 7}, headers=as_admin, timeout=60)
+    assert denied.status_code == 500, denied.text
+    error = denied.json()["error"]
+    assert (
+        "HTTP 401" in error and f"racetrack admin grant job_family:{chain} call_job --job {target}" in error
+    )
+    granted = api(
+        server,
+        "POST",
+        "/auth/grant",
+        admin,
+        json={"subject": f"job_family:{chain}", "scope": "call_job", "job": target},
+    )
+    assert granted.status_code == 200, granted.text
+    answer = poll_until(
+        lambda: (
+            (r := httpx.post(perform, json={"x": 6, "y": 7}, headers=as_admin, timeout=60)).status_code == 200
+            and r
+        ),
+        timeout=10,
+        what="the job family's grant taking effect",
+    )
+    assert answer.json() == 42.0
+
+    # a plain user has call_job on every job by default, as in Racetrack
+    user = api(server, "POST", "/users", admin, json={"username": f"carol-{suffix}"}).json()["token"]
+    called = httpx.post(perform, json={"x": 1, "y": 2}, headers={AUTH_HEADER: user}, timeout=60)
+    assert called.status_code == 200 and called.json() == 2.0
+
+    # a stream through /pub: NDJSON lines as the job yields them
+    with httpx.stream(
+        "POST",
+        f"{server.url}/pub/job/{chain}/latest/api/v1/count",
+        json={"n": 3},
+        headers=as_admin,
+        timeout=60,
+    ) as streamed:
+        assert streamed.status_code == 200 and streamed.headers["content-type"].startswith(
+            "application/x-ndjson"
+        )
+        assert [json.loads(line) for line in streamed.iter_lines() if line] == [{"i": 0}, {"i": 1}, {"i": 2}]

@@ -38,6 +38,13 @@ def server(
         str | None,
         typer.Option("--public-url", help="How clients reach this server (default http://HOST:PORT)."),
     ] = None,
+    job_pub_url: Annotated[
+        str | None,
+        typer.Option(
+            "--job-pub-url",
+            help="How jobs reach this server's gateway, their PUB_URL (default: the Docker bridge address).",
+        ),
+    ] = None,
     max_parallel: Annotated[
         int, typer.Option("--max-parallel", min=1, help="Deployments built at once.")
     ] = 2,
@@ -67,6 +74,7 @@ def server(
             port=port,
             infrastructure=infrastructure,
             public_url=public_url,
+            job_pub_url=job_pub_url,
             max_parallel_deployments=max_parallel,
             max_context_bytes=max_context_bytes,
             async_result_ttl=async_result_ttl,

@@ -23,6 +23,7 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     infrastructure: str = "docker"
     public_url: str | None = None  # how clients reach this server; default http://host:port
+    job_pub_url: str | None = None  # how jobs reach the gateway (their PUB_URL); default: see server.listen
     max_parallel_deployments: int = 2
     max_context_bytes: int = 512 * 1024 * 1024  # decompressed build context
     max_body_bytes: int = 256 * 1024 * 1024
@@ -48,6 +49,11 @@ class ServerConfig:
     @property
     def pub_url(self) -> str:
         return self.base_url + "/pub"
+
+    @property
+    def jobs_pub_url(self) -> str:
+        """The PUB_URL jobs get: where they call the gateway for job-to-job calls."""
+        return (self.job_pub_url or self.pub_url).rstrip("/")
 
     @property
     def sqlalchemy_url(self) -> str:

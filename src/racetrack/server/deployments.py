@@ -207,7 +207,7 @@ class Deployer:
                 manifest,
                 image,
                 secret_env={**runtime_secrets, **job_secrets},
-                extra_env={ENV_PUB_URL: self.state.config.pub_url},
+                extra_env={ENV_PUB_URL: self.state.config.jobs_pub_url},
                 force=force,
                 timeout=self.state.config.ready_timeout,
             )
