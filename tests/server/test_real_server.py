@@ -401,6 +401,18 @@ def test_an_esc_deploys_a_new_family_then_calls_lists_and_deletes_it(
     assert machine.run("call", name, "/api/v1/perform", '{"x": 2, "y": 3}').stdout.strip() == "6.0"
     [row] = [j for j in api(sqlite_server, "GET", "/job", esc).json() if j["name"] == name]
     assert row["deployed_by"] == "deployer"
+    # the job's status follows the engine within seconds: its container killed, the job is in error
+    [container] = docker.from_env().containers.list(filters={"label": f"racetrack.job.name={name}"})
+    container.kill()
+    killed = time.monotonic()
+    job_status = lambda: api(sqlite_server, "GET", f"/job/{name}/latest", esc).json()  # noqa: E731
+    status = poll(
+        lambda: (j := job_status())["status"] != "running" and j,
+        5,
+        "the killed job's status changing",
+    )
+    print(f"status {status['status']} {time.monotonic() - killed:.1f} s after the kill: {status['error']}")
+    assert status["status"] in ("error", "lost") and status["error"]
     machine.run("delete", name, "--version", "0.0.1", "--remote", "team", ours=True)
     assert api(sqlite_server, "GET", f"/job/{name}/latest", esc).status_code == 404
 
