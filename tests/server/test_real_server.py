@@ -195,6 +195,10 @@ def test_our_cli_deploys_lists_calls_and_deletes_on_a_remote(
 
 def test_health_info_and_racetrack_error_bodies(sqlite_server: Server) -> None:
     assert httpx.get(sqlite_server.url + "/health").json()["database_connected"] is True
+    token_file = sqlite_server.data_dir / "admin-token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    output = sqlite_server.output()
+    assert str(token_file) in output and sqlite_server.admin_token not in output  # where, never what
     info = api(sqlite_server, "GET", "/info").json()
     assert info["external_pub_url"] == sqlite_server.url + "/pub"
     for method, path in [
@@ -366,6 +370,11 @@ def test_permissions_grants_and_revocation(
     assert opened.status_code == 200 and opened.json()["caller"] is None
     assert api(sqlite_server, "GET", f"/auth/can-call-job/{job}/latest/api/v1/parameters").status_code == 401
     assert httpx.post(pub, json={}, timeout=30).status_code == 200
+    # rejected again: the path needs a token once more, within the auth cache's few seconds
+    client.run("admin", "public-endpoints", "reject", job, "0.0.1", "/api/v1/perform", ours=True)
+    poll(lambda: httpx.post(pub, json={}, timeout=30).status_code == 401, CALL_DEADLINE, "the rejection")
+    listed = client.run("admin", "public-endpoints", ours=True).stdout
+    assert f"{job}\t0.0.1\t/api/v1/perform\trejected" in listed
 
 
 def test_an_esc_deploys_a_new_family_then_calls_lists_and_deletes_it(
