@@ -155,7 +155,8 @@ BaseImageOption = Annotated[
     str | None, typer.Option("--base-image", help="Python base image (default: the racetrack config's).")
 ]
 NoCacheOption = Annotated[
-    bool, typer.Option("--no-cache", help="Run every step of the job's layers again, reusing nothing.")
+    bool,
+    typer.Option("--no-cache", help="Run every step of the job's own layers again (the wrapper layer stays)."),
 ]
 
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 
 class Phase(StrEnum):
+    QUEUED = "queued"  # a control plane's deployment waiting for a free builder
     SOURCE = "source"
     BASE_IMAGE = "base image"
     WRAPPER_LAYER = "wrapper layer"

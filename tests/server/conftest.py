@@ -116,9 +116,10 @@ class Server:
         return self.process.output()
 
 
-def start_server(data_dir: Path, database_url: str | None, log_dir: Path) -> Server:
+def start_server(data_dir: Path, database_url: str | None, log_dir: Path, *extra: str) -> Server:
     stack = contextlib.ExitStack()
     args = ["--data-dir", str(data_dir)] + (["--database-url", database_url] if database_url else [])
+    args += extra
     process = stack.enter_context(job_server(args, wait_path="/health", command=SERVER, log_dir=log_dir))
     return Server(data_dir, database_url, process, stack)
 

@@ -512,3 +512,48 @@ def _remove_build_leftovers(since: float) -> None:
             "%Y-%m-%dT%H:%M:%S", time.gmtime(since)
         ):
             container.remove(force=True)
+
+
+def test_deployments_beyond_max_parallel_wait_queued_then_run(client_binary: Path, tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", None, tmp_path, "--max-parallel", "1")
+    with server.stack:
+        client = make_client(client_binary, tmp_path, server)
+        names = [unique("srv-queue-a"), unique("srv-queue-b")]
+        deploys = []
+        for name in names:
+            job = job_copy("python-class", tmp_path / name, name)
+            entrypoint = job / "entrypoint.py"  # a fresh build whose contract check takes a few seconds
+            entrypoint.write_text(f"import time\ntime.sleep(4)  # {uuid.uuid4()}\n" + entrypoint.read_text())
+            command = [
+                str(client.binary),
+                "deploy",
+                str(job),
+                "--build-context",
+                "local",
+                "-e",
+                f"name={name}",
+            ]
+            deploys.append(
+                subprocess.Popen([*command, *REMOTE], env=client.env(), stdout=subprocess.PIPE, text=True)
+            )
+        try:
+            ids = [
+                poll(lambda name=name: _deployment_of(server, name), 60, "the deployment") for name in names
+            ]
+
+            def one_queued_behind_the_other() -> bool:
+                states = [api(server, "GET", f"/deploy/{i}", server.admin_token).json() for i in ids]
+                phases = {state["phase"] for state in states if state["status"] == "in_progress"}
+                return "queued" in phases and len(phases) == 2
+
+            poll(one_queued_behind_the_other, 120, "one deployment queued while the other builds")
+            for deploying in deploys:
+                assert deploying.wait(timeout=300) == 0
+            listing = client.run("list").stdout
+            assert all(re.search(rf"{name}\s+0\.0\.1\s+RUNNING", listing) for name in names), listing
+        finally:
+            for deploying in deploys:
+                deploying.kill()
+                deploying.wait()
+            for name in names:
+                api(server, "DELETE", f"/job/{name}/0.0.1", server.admin_token)

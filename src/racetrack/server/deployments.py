@@ -152,7 +152,7 @@ class Deployer:
                 Deployment(
                     id=deployment_id,
                     status=IN_PROGRESS,
-                    phase=None,
+                    phase=Phase.QUEUED,
                     job_name=manifest.name,
                     job_version=manifest.version,
                     deployed_by=principal.name,
