@@ -156,7 +156,7 @@ BaseImageOption = Annotated[
 ]
 NoCacheOption = Annotated[
     bool,
-    typer.Option("--no-cache", help="Run every step of the job's own layers again (the wrapper layer stays)."),
+    typer.Option("--no-cache", help="Run every step of the job's own layers again (not the wrapper layer)."),
 ]
 
 
