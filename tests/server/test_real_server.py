@@ -132,11 +132,13 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
     assert not docker.from_env().containers.list(all=True, filters={"label": f"racetrack.job.name={name}"})
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_our_cli_deploys_lists_calls_and_deletes_on_a_remote(
-    sqlite_server: Server, client_binary: Path, tmp_path: Path
+    database: str, request: pytest.FixtureRequest, client_binary: Path, tmp_path: Path
 ) -> None:
-    client = make_client(client_binary, tmp_path, sqlite_server)  # our CLI reads the same config file
-    remote = ["--remote", sqlite_server.url]
+    server: Server = request.getfixturevalue(f"{database}_server")  # either database
+    client = make_client(client_binary, tmp_path, server)  # our CLI reads the same config file
+    remote = ["--remote", server.url]
     name = SHARED_JOB
     job = job_copy("python-class", tmp_path / "job", name)
     deploy = ["deploy", str(job), "-e", f"name={name}", *REMOTE, "--build-context", "local", *remote]
@@ -155,11 +157,11 @@ def test_our_cli_deploys_lists_calls_and_deletes_on_a_remote(
     assert " ".join(table[0].split()) == header
     [row] = [line for line in table if line.startswith(name + " ")]
     assert "python3:latest" in row and " docker " in row and " admin " in row and " ago " in row
-    assert row.endswith(f"{sqlite_server.url}/pub/job/{name}/0.0.1")
+    assert row.endswith(f"{server.url}/pub/job/{name}/0.0.1")
     bad_column = client.run("list", "-c", "colour", *remote, ours=True, check=False)
     assert bad_column.returncode == 1 and "unknown column colour; columns are job_type" in bad_column.stderr
     token = client.run("get", "auth-token", *remote, ours=True).stdout.strip()
-    assert token == sqlite_server.admin_token
+    assert token == server.admin_token
     curl = client.run("call", name, "perform", '{"x": 3, "y": 5}', "--curl", *remote, ours=True).stdout
     assert token not in curl and "$(racetrack get auth-token --remote" in curl
     path = f"{client.ours.parent}:{os.environ['PATH']}"
@@ -187,7 +189,7 @@ def test_our_cli_deploys_lists_calls_and_deletes_on_a_remote(
     )
     client.run("delete", name, "--version", "0.0.1", *remote, ours=True)
     assert name not in client.run("list", *remote, ours=True).stdout
-    assert client.run("get", "pub", "-q", ours=True).stdout.strip() == sqlite_server.url + "/pub"
+    assert client.run("get", "pub", "-q", ours=True).stdout.strip() == server.url + "/pub"
     client.run("logout", *remote, ours=True)
     denied = client.run("list", *remote, ours=True, check=False)
     assert denied.returncode == 1 and "missing auth token" in denied.stderr
