@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from racetrack.manifest import load_manifest
-from racetrack.wrapper.contract.job import load_job
 from racetrack.wrapper.contract.loader import LoadError
 from racetrack.wrapper.flags import RUNTIME_FIELDS, runtime_flags
 from racetrack.wrapper.http.connections import ConnectionLimits
 from racetrack.wrapper.http.server import DEFAULT_HOST, DEFAULT_PORT, ListenError, serve
+from racetrack.wrapper.http.surface import load_job
 from racetrack.wrapper.settings import JobSettings, settings_from_env, settings_from_manifest
 
 

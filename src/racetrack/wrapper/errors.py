@@ -90,6 +90,16 @@ EXCEPTION_STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
 )
 
 
+# The `type` of an error answered for an HTTP status itself (no route, wrong method), not for an exception;
+# any other status answers "http_error".
+STATUS_KIND: dict[int, str] = {404: "not_found", 405: "method_not_allowed"}
+
+
+def status_kind(status: int) -> str:
+    """The `type` of an error answered for `status` (no route, wrong method, ...), from STATUS_KIND."""
+    return STATUS_KIND.get(status, "http_error")
+
+
 def exception_name(exc: BaseException) -> str:
     """The class name of the exception job code raised (also when it was raised in a worker process)."""
     return getattr(exc, "type_name", None) or type(exc).__name__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from racetrack.manifest import Manifest, secret_runtime_env
+from racetrack.protocol import API_PREFIX, ENV_FATMAN_NAME, ENV_FATMAN_VERSION
 
 
 def local_env(manifest: Manifest) -> dict[str, str]:
@@ -10,8 +11,8 @@ def local_env(manifest: Manifest) -> dict[str, str]:
     return {
         **manifest.runtime_env,
         **secret_runtime_env(manifest),
-        "FATMAN_NAME": manifest.name,
-        "FATMAN_VERSION": manifest.version,
+        ENV_FATMAN_NAME: manifest.name,
+        ENV_FATMAN_VERSION: manifest.version,
     }
 
 
@@ -20,7 +21,7 @@ def job_urls(host: str, port: int) -> dict[str, str]:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base = f"http://{shown}:{port}"
     return {
-        "perform": f"{base}/api/v1/perform",
+        "perform": f"{base}{API_PREFIX}/perform",
         "Swagger UI": f"{base}/docs",
         "metrics": f"{base}/metrics",
     }

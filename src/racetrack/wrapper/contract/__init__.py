@@ -1,1 +1,1 @@
-"""The job contract: load the entrypoint, read its signatures and docstrings, build OpenAPI, encode."""
+"""The job contract: load the entrypoint, read what it declares (signatures, docs, statics), OpenAPI."""

@@ -11,8 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from racetrack.protocol import API_PREFIX
+from racetrack.wrapper.contract.paths import WEBVIEW_PATH
 from racetrack.wrapper.contract.signatures import Endpoint, response_adapter
-from racetrack.wrapper.http.static import StaticEndpoint
+from racetrack.wrapper.contract.statics import StaticEndpoint
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 # fastapi-offline ships Swagger UI and ReDoc; find its files without importing it (that imports FastAPI).
@@ -86,14 +88,14 @@ def build_openapi(
     schemas, definitions = TypeAdapter.json_schemas(adapters, ref_template=REF_TEMPLATE)
     paths: dict[str, Any] = {}
     for endpoint in endpoints:
-        paths[f"/api/v1{endpoint.path}"] = {
+        paths[API_PREFIX + endpoint.path] = {
             "post": _call_operation(
                 endpoint,
                 schemas[(("request", endpoint.path), "validation")],
                 schemas.get((("response", endpoint.path), "serialization")),
             )
         }
-    paths["/api/v1/parameters"] = {
+    paths[API_PREFIX + "/parameters"] = {
         "get": _get_operation("Parameters of perform", "API", _API_GET_ERRORS, _PARAMETERS_SCHEMA)
     }
     for static in statics:
@@ -105,12 +107,12 @@ def build_openapi(
         if static.is_dir:
             operation["responses"].update(_DIRECTORY_REDIRECT)
             operation["parameters"] = [_PATH_PARAMETER]
-        paths[f"/api/v1{static.path}{suffix}"] = {"get": operation}
+        paths[API_PREFIX + static.path + suffix] = {"get": operation}
     if has_webview:
         operation = _get_operation("Custom webview UI of the job", "Webview", _WEBVIEW_ERRORS)
         operation["responses"]["default"] = {"description": "Whatever else the job's webview app answers"}
         operation["parameters"] = [_PATH_PARAMETER]
-        paths["/api/v1/webview/{path}"] = {"get": operation}
+        paths[API_PREFIX + WEBVIEW_PATH + "/{path}"] = {"get": operation}
     for route, summary in _HEALTH_ROUTES.items():
         paths[route] = {"get": _get_operation(summary, "Health", _HEALTH_ERRORS[route])}
     paths["/health"]["get"]["responses"]["500"] = {

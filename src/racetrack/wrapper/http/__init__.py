@@ -1,1 +1,1 @@
-"""The HTTP edge: the ASGI app, its routes and limits, error responses, streaming, statics, webview."""
+"""The HTTP edge: the job's assembled surface, the ASGI app, its routes and limits, errors, streaming."""

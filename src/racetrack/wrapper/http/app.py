@@ -22,8 +22,9 @@ from starlette.types import Message, Receive, Scope, Send
 from racetrack.protocol import API_PREFIX, GATEWAY_TOKEN_HEADER, PROBE_PATHS, PUB_PREFIXES
 from racetrack.wrapper.contract import openapi
 from racetrack.wrapper.contract.encoding import encode_json, encode_result
-from racetrack.wrapper.contract.job import Job, describe_route_mismatch, load_job
+from racetrack.wrapper.contract.job import describe_route_mismatch
 from racetrack.wrapper.contract.loader import LoadError
+from racetrack.wrapper.contract.paths import WEBVIEW_PATH
 from racetrack.wrapper.contract.signatures import Endpoint
 from racetrack.wrapper.errors import HTTPError, NotReady, ShuttingDown, from_job_exception
 from racetrack.wrapper.http import websocket
@@ -31,6 +32,7 @@ from racetrack.wrapper.http.bodylimit import BodyLimitMiddleware, read_body
 from racetrack.wrapper.http.endpoints_v2 import EndpointsV2
 from racetrack.wrapper.http.responses import (
     JSON,
+    error_body,
     method_not_allowed,
     not_found,
     send_error,
@@ -40,7 +42,8 @@ from racetrack.wrapper.http.responses import (
 from racetrack.wrapper.http.secretenv import GatewayGuard, SecretEnvError, load_secret_env
 from racetrack.wrapper.http.static import StaticServer
 from racetrack.wrapper.http.streaming import stream_response, until_disconnect
-from racetrack.wrapper.http.webview import WEBVIEW_PATH, Webview
+from racetrack.wrapper.http.surface import Job, load_job
+from racetrack.wrapper.http.webview import Webview
 from racetrack.wrapper.runtime.dispatch import CallStream, Dispatcher
 from racetrack.wrapper.runtime.shutdown import Drain
 from racetrack.wrapper.runtime.workers import WorkerPool, WorkerSpec
@@ -152,7 +155,7 @@ class JobApp:
         """Import the entrypoint and derive its routes (blocking); on failure keep serving and report it.
 
         With worker processes the entrypoint's `__init__` runs in them, not here, unless the class needs it
-        (see `job.load_job`); their load errors show through `failure`.
+        (see `surface.load_job`); their load errors show through `failure`.
         """
         if self.load_error is not None:  # the secret env file could not be loaded
             return
@@ -494,14 +497,7 @@ class JobApp:
     async def _live(self, prefix: str) -> tuple[int, bytes, bytes]:
         failure = self.failure
         if failure is not None:
-            body = encode_json(
-                {
-                    "error": _load_failure(failure),
-                    "type": "load_error",
-                    "details": _details(failure),
-                    "request_id": request_id_var.get(),
-                }
-            )
+            body = error_body("load_error", _load_failure(failure), _details(failure), request_id_var.get())
             return 500, body, JSON
         timestamp = self.settings.deployment_timestamp or None
         return 200, encode_json({"live": True, "ready": self.ready, "deployment_timestamp": timestamp}), JSON
@@ -509,18 +505,7 @@ class JobApp:
     async def _ready(self, prefix: str) -> tuple[int, bytes, bytes]:
         if self.drain.draining or not self.ready:
             error = _shutting_down() if self.drain.draining else self._not_ready()
-            return (
-                503,
-                encode_json(
-                    {
-                        "error": error.message,
-                        "type": error.kind,
-                        "details": error.details,
-                        "request_id": request_id_var.get(),
-                    }
-                ),
-                JSON,
-            )
+            return 503, error_body(error.kind, error.message, error.details, request_id_var.get()), JSON
         return 200, encode_json({"ready": True}), JSON
 
     async def _health(self, prefix: str) -> tuple[int, bytes, bytes]:

@@ -16,7 +16,7 @@ from starlette.types import Scope
 from racetrack.protocol import API_PREFIX
 from racetrack.wrapper.contract.encoding import encode_result
 from racetrack.wrapper.contract.loader import LoadError
-from racetrack.wrapper.errors import from_job_exception
+from racetrack.wrapper.errors import from_job_exception, status_kind
 from racetrack.wrapper.http.responses import error_body
 from racetrack.wrapper.telemetry.tracing import request_id_var
 
@@ -155,5 +155,4 @@ async def _invalid(request: Any, exc: Any) -> Any:
 
 
 async def _http_error(request: Any, exc: Any) -> Any:
-    kinds = {404: "not_found", 405: "method_not_allowed"}
-    return _json(exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail))
+    return _json(exc.status_code, status_kind(exc.status_code), str(exc.detail))

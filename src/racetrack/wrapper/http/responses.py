@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from starlette.types import Send
 
 from racetrack.wrapper.contract.encoding import encode_json
-from racetrack.wrapper.errors import Headers, HTTPError
+from racetrack.wrapper.errors import Headers, HTTPError, status_kind
 from racetrack.wrapper.telemetry.tracing import REQUEST_ID_HEADER
 
 JSON = b"application/json"
@@ -18,6 +18,7 @@ _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 def error_body(
     kind: str, message: str, details: list[dict[str, Any]] | None, request_id: str | None
 ) -> bytes:
+    """The JSON body of every error response (`ErrorBody` in the OpenAPI document)."""
     return encode_json({"error": message, "type": kind, "details": details, "request_id": request_id})
 
 
@@ -67,13 +68,13 @@ def _describe(detail: dict[str, Any]) -> str:
 
 
 def not_found(path: str) -> HTTPError:
-    return HTTPError(404, "not_found", f"no route {path}; see /docs for this job's endpoints")
+    return HTTPError(404, status_kind(404), f"no route {path}; see /docs for this job's endpoints")
 
 
 def method_not_allowed(method: str, path: str, allowed: str) -> HTTPError:
     return HTTPError(
         405,
-        "method_not_allowed",
+        status_kind(405),
         f"{method} is not allowed on {path}; use {allowed}",
         None,
         ((b"allow", allowed.encode()),),

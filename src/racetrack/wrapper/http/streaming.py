@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-from racetrack.wrapper.contract.encoding import encode_json, encode_result
+from racetrack.wrapper.contract.encoding import encode_result
 from racetrack.wrapper.errors import CallError, from_job_exception
+from racetrack.wrapper.http.responses import error_body
 from racetrack.wrapper.telemetry.tracing import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 NDJSON = b"application/x-ndjson"
 SSE = b"text/event-stream"
 T = TypeVar("T")
-ErrorRecord = Callable[[BaseException], dict[str, Any]]
+ErrorRecord = Callable[[BaseException], bytes]
 _NOTHING = object()
 
 
@@ -33,10 +34,10 @@ def wants_sse(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(key == b"accept" and SSE in value for key, value in headers)
 
 
-def error_record(exc: BaseException) -> dict[str, Any]:
-    """The standard error shape for an exception that ended a stream."""
+def error_record(exc: BaseException) -> bytes:
+    """The standard error body (without details) for an exception that ended a stream."""
     error = from_job_exception(exc)
-    return {"error": error.message, "type": error.kind, "details": None, "request_id": request_id_var.get()}
+    return error_body(error.kind, error.message, None, request_id_var.get())
 
 
 class StreamResponse:
@@ -68,7 +69,7 @@ class StreamResponse:
         return b"data: " + data + b"\n\n" if self.sse else data + b"\n"
 
     def error_frame(self, exc: BaseException) -> bytes:
-        data = encode_json(self.on_error(exc))
+        data = self.on_error(exc)
         return b"event: error\ndata: " + data + b"\n\n" if self.sse else data + b"\n"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -10,9 +10,9 @@ from urllib.parse import quote
 from a2wsgi import WSGIMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from racetrack.wrapper.http.static import StaticEndpoint, StaticServer
-
-WEBVIEW_PATH = "/webview"
+from racetrack.wrapper.contract.paths import WEBVIEW_PATH
+from racetrack.wrapper.contract.statics import StaticEndpoint
+from racetrack.wrapper.http.static import StaticServer
 
 
 class Webview:

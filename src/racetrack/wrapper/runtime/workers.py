@@ -8,7 +8,7 @@ With `workers: N` only the N workers run the entrypoint's `__init__`: the server
 signatures, auxiliary and static endpoints and examples from an instance whose `__init__` has not run, and
 each worker resolves a call by its endpoint path on its own instance (`resolve_method`). When that reading
 fails, or the class defines `webview_app` (served by the server process), the server builds a full instance
-too (logged at INFO), and a model loaded in `__init__` is in memory N + 1 times (see `job.load_job`).
+too (logged at INFO), and a model loaded in `__init__` is in memory N + 1 times (see `http.surface.load_job`).
 A worker whose endpoint or static paths differ from the server's is a load failure (`check_routes`).
 """
 

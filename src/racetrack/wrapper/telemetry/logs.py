@@ -12,11 +12,12 @@ from typing import Any
 
 import orjson
 
+from racetrack.protocol import PROBE_PATHS
 from racetrack.wrapper.telemetry.tracing import request_id_var
 
 ACCESS_LOGGER = "racetrack.access"
 
-_QUIET_PATH_SUFFIXES = ("/live", "/ready", "/health", "/metrics")
+_QUIET_PATH_SUFFIXES = PROBE_PATHS  # probes and scrapes: logged only when they fail
 _TEXT_FORMAT = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 _STANDARD_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}

@@ -6,7 +6,9 @@ import os
 import re
 from contextvars import ContextVar
 
-REQUEST_ID_HEADER = "X-Request-Tracing-Id"
+from racetrack.protocol import TRACING_HEADER
+
+REQUEST_ID_HEADER = TRACING_HEADER
 _HEADER_KEY = REQUEST_ID_HEADER.lower().encode()
 _VALID_ID = re.compile(rb"^[\w.:/+=-]{1,128}$")
 
