@@ -31,14 +31,15 @@ class RacetrackConfig:
     path: Path
     base_image: str = DEFAULT_BASE_IMAGE
     git_credentials: tuple[GitCredentials, ...] = ()
+    from_environment: bool = True  # RACETRACK_GIT_USERNAME/PASSWORD; off when a client sent its own
 
     def credentials_for(self, host: str) -> GitCredentials | None:
-        """Credentials for a git host: the environment first, then the config file's entries."""
+        """Credentials for a git host: the environment first (unless turned off), then the entries."""
         username, password = (
             os.environ.get("RACETRACK_GIT_USERNAME"),
             os.environ.get("RACETRACK_GIT_PASSWORD"),
         )
-        if username and password:
+        if self.from_environment and username and password:
             return GitCredentials("*", username, password)
         return next((c for c in self.git_credentials if c.host in (host, "*")), None)
 

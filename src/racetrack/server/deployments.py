@@ -265,7 +265,9 @@ class Deployer:
         config = load_config()
         if secrets.get("git"):
             username, password = secrets["git"]
-            config = dataclasses.replace(config, git_credentials=(GitCredentials("*", username, password),))
+            config = dataclasses.replace(
+                config, git_credentials=(GitCredentials("*", username, password),), from_environment=False
+            )
         tracker.phase(Phase.SOURCE)
         return build_image(  # type: ignore[arg-type]
             manifest, build_from, None, tracker.build_line, config, no_cache=no_cache
