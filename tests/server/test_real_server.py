@@ -394,24 +394,28 @@ def test_an_esc_deploys_a_new_family_then_calls_lists_and_deletes_it(
     name = unique("esc-job")
     job = job_copy("python-class", tmp_path / "job", name)
 
-    deployed = machine.run(
-        "deploy",
-        str(job),
-        "-e",
-        f"name={name}",
-        *REMOTE,
-        "--build-context",
-        "local",
-        "--remote",
-        "team",
-        ours=True,
-    )
+    public = ["-e", 'public_endpoints=["/api/v1/perform"]']
+    deploy = ["deploy", str(job), "-e", f"name={name}", *public, *REMOTE, "--build-context", "local"]
+    deployed = machine.run(*deploy, "--remote", "team", ours=True)
     assert f'Job "{name}" has been deployed' in deployed.stdout
     # the deployer's defaults on its new family: read, call, delete; Racetrack's client reads our config
     assert re.search(rf"{name}\s+0\.0\.1\s+RUNNING", machine.run("list").stdout)
     assert machine.run("call", name, "/api/v1/perform", '{"x": 2, "y": 3}').stdout.strip() == "6.0"
     [row] = [j for j in api(sqlite_server, "GET", "/job", esc).json() if j["name"] == name]
     assert row["deployed_by"] == "deployer"
+    # a public endpoint opens for the approved version only; a new version asks again
+    pub = f"{sqlite_server.url}/pub/job/{name}"
+    anonymous = lambda version: httpx.post(  # noqa: E731
+        f"{pub}/{version}/api/v1/perform", json={"x": 1, "y": 1}, timeout=30
+    ).status_code
+    assert anonymous("0.0.1") == 401  # pending
+    admin.run("admin", "public-endpoints", "approve", name, "0.0.1", "/api/v1/perform", ours=True)
+    poll(lambda: anonymous("0.0.1") == 200, CALL_DEADLINE, "the approval (decisions are cached briefly)")
+    machine.run(*deploy, "-e", "version=0.0.2", "--remote", "team", ours=True)
+    assert anonymous("0.0.2") == 401 and anonymous("latest") == 401 and anonymous("0.0.1") == 200
+    pending = admin.run("admin", "public-endpoints", "--pending", ours=True).stdout
+    assert f"{name}\t0.0.2\t/api/v1/perform\tpending" in pending
+    machine.run("delete", name, "--version", "0.0.2", "--remote", "team", ours=True)
     # the job's status follows the engine within seconds: its container killed, the job is in error
     [container] = docker.from_env().containers.list(filters={"label": f"racetrack.job.name={name}"})
     container.kill()
