@@ -21,6 +21,7 @@ from racetrack.deploy.errors import StartFailed
 from racetrack.deploy.jobs import JobRow, age
 from racetrack.deploy.probe import ERROR, RUNNING, STARTING
 from racetrack.phases import Phase
+from racetrack.protocol import API_PREFIX
 
 PLAIN_WIDTH = 200  # the longest line written when the output is not a terminal
 STATE_STYLES = {"done": "green", "cached": "cyan", "failed": "bold red"}
@@ -116,7 +117,7 @@ JOB_COLUMNS = ("NAME", "VERSION", "STATUS", "URL", "AGE", "CONTAINER")
 
 def job_urls(url: str) -> dict[str, str]:
     return {
-        "perform": f"{url}/api/v1/perform",
+        "perform": f"{url}{API_PREFIX}/perform",
         "Swagger UI": f"{url}/docs",
         "metrics": f"{url}/metrics",
         "health": f"{url}/health",

@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from racetrack.protocol import (
+    API_PREFIX,
     AUTH_HEADER,
     CALLER_HEADER,
     ENV_AUTH_TOKEN,
@@ -25,7 +26,7 @@ _MAX_ERROR_BODY = 2000
 def call_job(
     entrypoint: object,
     job_name: str,
-    path: str = "/api/v1/perform",
+    path: str = API_PREFIX + "/perform",
     payload: Any = None,
     version: str = "latest",
     method: str = "POST",

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from racetrack import __version__
+from racetrack.protocol import AUTH_HEADER, PUB_PREFIXES
+
+JOB_PREFIX, FATMAN_PREFIX = PUB_PREFIXES
 
 ERROR = {
     "type": "object",
@@ -76,13 +79,13 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": {"Error": ERROR, "JobError": JOB_ERROR, "Task": TASK},
             "securitySchemes": {
-                "RacetrackAuth": {"type": "apiKey", "in": "header", "name": "X-Racetrack-Auth"}
+                "RacetrackAuth": {"type": "apiKey", "in": "header", "name": AUTH_HEADER}
             },
         },
         "security": [{"RacetrackAuth": []}],
         "paths": {
-            "/pub/job/{name}/{version}/{path}": methods,
-            "/pub/fatman/{name}/{version}/{path}": {
+            f"{JOB_PREFIX}/{{name}}/{{version}}/{{path}}": methods,
+            f"{FATMAN_PREFIX}/{{name}}/{{version}}/{{path}}": {
                 m: {**op, "operationId": op["operationId"] + "_fatman"} for m, op in methods.items()
             },
             "/pub/async/new/job/{name}/{version}/{path}": {
