@@ -69,10 +69,10 @@ def wrapper(name: str, title: str, workload: Workload, entrypoint_class: str) ->
     )
 
 
-def uvicorn(name: str, title: str, workload: Workload, factory: str) -> ServerSpec:
-    """A baseline app under uvicorn: uvloop + httptools, one process, access log off."""
+def uvicorn(name: str, title: str, workload: Workload, factory: str, http: str = "httptools") -> ServerSpec:
+    """A baseline app under uvicorn: uvloop + httptools (or `http`), one process, access log off."""
     arguments = (
-        f"-m uvicorn --factory bench.apps.{factory} --host 127.0.0.1 --loop uvloop --http httptools "
+        f"-m uvicorn --factory bench.apps.{factory} --host 127.0.0.1 --loop uvloop --http {http} "
         "--no-access-log --log-level warning"
     )
     return ServerSpec(
@@ -93,6 +93,7 @@ SERVERS: dict[str, ServerSpec] = {
         uvicorn("fastapi-async", "FastAPI `async def`", MULTIPLY, "fastapi_app:multiply_async"),
         wrapper("wrapper-async", "wrapper, `async def perform`", MULTIPLY, "MultiplyAsync"),
         uvicorn("starlette", "raw Starlette", MULTIPLY, "starlette_app:multiply"),
+        uvicorn("starlette-h11", "raw Starlette on h11", MULTIPLY, "starlette_app:multiply", http="h11"),
         wrapper("wrapper-sum", "wrapper, `def perform`", SUM, "SumFloats"),
         uvicorn("fastapi-sum-sync", "FastAPI `def`", SUM, "fastapi_app:sum_sync"),
         uvicorn("fastapi-sum-async", "FastAPI `async def`", SUM, "fastapi_app:sum_async"),
@@ -110,6 +111,9 @@ COMPARISONS: tuple[Comparison, ...] = (
     ),
     Comparison("100 KB payload vs FastAPI `async def` (stretch)", "wrapper-sum", "fastapi-sum-async", 1.0),
     Comparison("Raw Starlette vs FastAPI `async def` (reference)", "starlette", "fastapi-async"),
+    # The wrapper parses with httptools plus its own head cap (431) rather than h11, which caps heads itself:
+    # this is what that choice is worth.
+    Comparison("HTTP parser: httptools vs h11 (raw Starlette, reference)", "starlette", "starlette-h11"),
 )
 
 COLD_START_ALLOWANCE_S = 0.3
