@@ -23,7 +23,8 @@ def run_local(name: str, env: dict[str, str] | None = None):  # noqa: ANN201
 
 @pytest.fixture(scope="module")
 def adder() -> Iterator[ServerProcess]:
-    with run_local("adder") as server:
+    # PUB_URL set, as Racetrack's deployer sets it: the ASGI webview's base URL comes from name and version
+    with run_local("adder", {"PUB_URL": "http://gateway.example:7005/pub"}) as server:
         yield server
 
 
