@@ -66,6 +66,12 @@ def test_v2_auxiliary_endpoints_get_with_path_parameter_and_post(adder: ServerPr
     assert 'endpoint_requests_started_total{endpoint="/multiply/{factor}"}' in metrics
 
 
+def test_to_json_objects_in_an_auxiliary_endpoints_result(adder: ServerProcess):
+    answer = adder.client.post("/api/v1/quantity", json={"text": "5 kg"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"quantity": "5 kg", "several": ["5 kg", "1 g"]}
+
+
 def test_fastapi_webview_routes_relative_to_its_mount(adder: ServerProcess):
     client = adder.client
     page = client.get("/api/v1/webview/").json()

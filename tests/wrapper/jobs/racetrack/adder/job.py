@@ -26,6 +26,13 @@ class Job:
             raise RuntimeError("unlucky")
         return x + y
 
+    def auxiliary_endpoints(self) -> dict:
+        return {"/quantity": self.quantity}
+
+    def quantity(self, text: str) -> dict:
+        """A result holding objects that know their JSON form."""
+        return {"quantity": Quantity(text), "several": [Quantity(text), Quantity("1 g")]}
+
     def auxiliary_endpoints_v2(self) -> list[EndpointConfig]:
         return [
             EndpointConfig("/multiply/{factor}", HTTPMethod.GET, self.multiply, {"tags": ["math"]}),
