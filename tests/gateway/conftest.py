@@ -17,6 +17,7 @@ from gateway_helpers import (
     WS_UPSTREAM,
     WS_WEBVIEW_JOB,
     Stack,
+    burst_upstream,
     run_gateway,
     start_job,
 )
@@ -35,6 +36,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         }
         flaky = stack.enter_context(start_job(tmp, "flaky", "1.2.0"))
         webview = stack.enter_context(start_job(tmp, "wsjob", "2.0.0", WS_WEBVIEW_JOB))
+        burst = stack.enter_context(burst_upstream())
         ws_root = tmp / "ws"
         ws_root.mkdir()
         (ws_root / "ws_upstream.py").write_text(WS_UPSTREAM)
@@ -60,10 +62,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "dead": {"0.1.0": [dead]},
             "ws": {"1.0.0": [ws.url]},
             "wsjob": {"2.0.0": [webview.url]},
+            "burst": {"1.0.0": [burst]},
         }
         control.state.tokens = {
             ALICE: Subject("User alice", {"*"}),
-            BOB: Subject("User bob", {"ws", "wsjob", "flaky"}),
+            BOB: Subject("User bob", {"ws", "wsjob", "burst", "flaky"}),
             ADMIN: Subject("User admin", {"*"}, admin=True),
         }
         control.state.public = {("adder", "1.2.0"): ["/api/v1/pid"]}

@@ -6,6 +6,7 @@ import contextlib
 import socket
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,3 +221,39 @@ def ws_talk(url: str, path: str, token: str, messages: list[str]) -> list[str]:
                     return received
             if not data:
                 return received
+
+
+@contextlib.contextmanager
+def burst_upstream() -> Iterator[str]:
+    """A websocket upstream that answers the handshake, a message and its close in one write (as a busy
+    job's bytes arrive together); its base URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                ws = WSConnection(ConnectionType.SERVER)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65536)
+                ws.receive_data(request)
+                [event] = [e for e in ws.events() if isinstance(e, Request)]
+                health = event.target.endswith("/health")
+                if health:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                    continue
+                burst = ws.send(AcceptConnection()) + ws.send(Message(data="hello"))
+                connection.sendall(burst + ws.send(CloseConnection(code=1000)))
+                with contextlib.suppress(OSError):
+                    connection.recv(65536)  # the close reply
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()

@@ -163,6 +163,10 @@ def test_websocket_through_pub_to_a_wrapper_webview(stack: Stack) -> None:
     assert ws_talk(job, "/pub/job/wsjob/2.0.0/api/v1/webview/echo", BOB, ["abc"]) == []
 
 
+def test_websocket_frames_sent_with_the_handshake_answer_reach_the_caller(stack: Stack) -> None:
+    assert ws_talk(stack.gateway.url, "/pub/job/burst/latest/socket", BOB, []) == ["hello", "closed 1000"]
+
+
 def test_decisions_are_cached_and_revocation_applies_within_5_s(stack: Stack) -> None:
     client, state = stack.gateway.client, stack.control.state
     state.tokens["carol-token"] = Subject("User carol", {"adder"})

@@ -145,9 +145,10 @@ class RealServer:
         )
         return self.process
 
-    def restart(self) -> ServerProcess:
+    def restart(self, grace: float = 15) -> ServerProcess:
+        """Stop the server (SIGTERM, SIGKILL after `grace` seconds; 0: it dies at once) and start it again."""
         assert self.process is not None
-        self.process.stop()
+        self.process.stop(grace)
         return self.start()
 
 
@@ -269,7 +270,7 @@ def test_websockets_and_an_in_flight_async_task_through_a_restarted_servers_pub(
     )
     assert submitted.status_code == 201, submitted.text
     task_id = submitted.json()["task_id"]
-    restarted = real.restart()  # the first attempt dies with the server's gateway
+    restarted = real.restart(grace=0)  # the server dies, and the first attempt with its gateway
     deadline = time.monotonic() + 90
     while (
         polled := httpx.get(

@@ -12,6 +12,7 @@ from wsproto.events import (
     AcceptConnection,
     BytesMessage,
     CloseConnection,
+    Event,
     Message,
     Ping,
     RejectConnection,
@@ -80,14 +81,14 @@ async def proxy_websocket(app: Any, scope: dict[str, Any], receive: Any, send: A
             )
         )
     )
-    accepted = await _handshake(ws, reader)
+    accepted, first = await _handshake(ws, reader)
     await receive()  # websocket.connect
     if accepted is None:
         writer.close()
         await send({"type": "websocket.close", "code": 1011, "reason": "the job refused the websocket"})
         return
     await send({"type": "websocket.accept", "subprotocol": accepted.subprotocol})
-    upstream = asyncio.ensure_future(_job_to_caller(ws, reader, writer, send))
+    upstream = asyncio.ensure_future(_job_to_caller(ws, reader, writer, send, first))
     try:
         while True:
             message = await receive()
@@ -106,28 +107,36 @@ async def proxy_websocket(app: Any, scope: dict[str, Any], receive: Any, send: A
         writer.close()
 
 
-async def _handshake(ws: WSConnection, reader: asyncio.StreamReader) -> AcceptConnection | None:
+async def _handshake(
+    ws: WSConnection, reader: asyncio.StreamReader
+) -> tuple[AcceptConnection | None, list[Event]]:
+    """The job's answer to the handshake, and the events that came in with it (frames sent right away)."""
     while True:
         data = await reader.read(65536)
         if not data:
-            return None
+            return None, []
         ws.receive_data(data)
-        for event in ws.events():
+        events = list(ws.events())
+        for index, event in enumerate(events):
             if isinstance(event, AcceptConnection):
-                return event
+                return event, events[index + 1 :]
             if isinstance(event, RejectConnection):
-                return None
+                return None, []
 
 
 async def _job_to_caller(
-    ws: WSConnection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, send: Any
+    ws: WSConnection,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    send: Any,
+    first: list[Event],
 ) -> None:
+    """Relay the job's messages to the caller, in order, starting with those that came with the handshake."""
     text: list[str] = []
     binary: list[bytes] = []
+    events = first
     while True:
-        data = await reader.read(65536)
-        ws.receive_data(data or None)
-        for event in ws.events():
+        for event in events:
             if isinstance(event, TextMessage):
                 text.append(event.data)
                 if event.message_finished:
@@ -145,6 +154,9 @@ async def _job_to_caller(
                     writer.write(ws.send(event.response()))
                 await send({"type": "websocket.close", "code": event.code or 1000})
                 return
+        data = await reader.read(65536)
         if not data:
             await send({"type": "websocket.close", "code": 1011})
             return
+        ws.receive_data(data)
+        events = list(ws.events())
