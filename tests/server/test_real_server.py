@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import time
 import uuid
@@ -557,6 +558,21 @@ def test_deployments_beyond_max_parallel_wait_queued_then_run(client_binary: Pat
                 assert deploying.wait(timeout=300) == 0
             listing = client.run("list").stdout
             assert all(re.search(rf"{name}\s+0\.0\.1\s+RUNNING", listing) for name in names), listing
+            # the server's metrics: deployments by outcome, phase durations, builds now, API requests
+            metrics = httpx.get(server.url + "/metrics", timeout=30)
+            text = metrics.text
+            assert 'racetrack_server_deployments_total{outcome="done"} 2.0' in text
+            assert 'racetrack_server_phase_seconds_count{phase="contract check"} 2.0' in text
+            assert "racetrack_server_deployments_in_progress 0.0" in text
+            requested = 'racetrack_server_requests_total{route="/lifecycle/api/v1/deploy",status="200"} 2.0'
+            assert requested in text
+            promtool = subprocess.run(
+                [shutil.which("promtool") or "promtool", "check", "metrics"],
+                input=metrics.content,
+                capture_output=True,
+                timeout=60,
+            )
+            assert promtool.returncode == 0 and not promtool.stdout.strip(), promtool
         finally:
             for deploying in deploys:
                 deploying.kill()
