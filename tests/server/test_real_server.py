@@ -392,7 +392,7 @@ def test_an_esc_deploys_a_new_family_then_calls_lists_and_deletes_it(
     machine.run("login", esc, "--remote", "team", ours=True)
     machine.run("set", "remote", "team", ours=True)
     assert machine.run("get", "remote", "-q", ours=True).stdout.strip().startswith(sqlite_server.url)
-    name = unique("esc-job")
+    name = unique("srv-esc")
     job = job_copy("python-class", tmp_path / "job", name)
 
     public = ["-e", 'public_endpoints=["/api/v1/perform"]']
