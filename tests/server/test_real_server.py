@@ -563,6 +563,7 @@ def test_deployments_beyond_max_parallel_wait_queued_then_run(client_binary: Pat
             text = metrics.text
             assert 'racetrack_server_deployments_total{outcome="done"} 2.0' in text
             assert 'racetrack_server_phase_seconds_count{phase="contract check"} 2.0' in text
+            assert 'racetrack_server_phase_seconds_count{phase="queued"} 2.0' in text  # the wait, too
             assert "racetrack_server_deployments_in_progress 0.0" in text
             requested = 'racetrack_server_requests_total{route="/lifecycle/api/v1/deploy",status="200"} 2.0'
             assert requested in text

@@ -332,9 +332,10 @@ class PhaseTracker:
 
     def __init__(self, state: State, deployment_id: str) -> None:
         self.state, self.id = state, deployment_id
-        self.current: str | None = None
-        self.started = time.monotonic()
-        self.warnings: list[str] = list(filter(None, [get_deployment(state, deployment_id).warnings]))
+        row = get_deployment(state, deployment_id)
+        self.current: str | None = row.phase  # `queued` since the request was accepted
+        self.started = time.monotonic() - max(0.0, time.time() - row.create_time)
+        self.warnings: list[str] = list(filter(None, [row.warnings]))
 
     def phase(self, phase: Phase) -> None:
         if phase == self.current:
