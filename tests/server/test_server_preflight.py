@@ -56,3 +56,49 @@ def test_kubernetes_needs_a_kubeconfig(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(InfrastructureUnavailable, match="set KUBECONFIG"):
         preflight("kubernetes")
+
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: not-a-real-token}}]
+contexts: [{name: ctx, context: {cluster: c, user: u, namespace: from-context}}]
+current-context: ctx
+"""
+
+
+def test_namespace_and_registry_reach_the_kubernetes_target(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from racetrack.server.config import ServerConfig
+    from racetrack.server.infrastructure import infrastructure
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    import kubernetes.config.kube_config
+
+    # the client reads KUBECONFIG once, when first imported
+    monkeypatch.setattr(kubernetes.config.kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig))
+    default = infrastructure("kubernetes").target
+    assert default.namespace == "from-context" and default.registry is None  # type: ignore[attr-defined]
+    config = ServerConfig(tmp_path, infrastructure="kubernetes", namespace="team-a", registry="reg.example/t")
+    preflight("kubernetes", config.target_options)  # builds the client; nothing is contacted yet
+    target = infrastructure("kubernetes", 2.0, config.target_options).target
+    assert (target.namespace, target.registry) == ("team-a", "reg.example/t")  # type: ignore[attr-defined]
+
+
+def test_kubernetes_options_are_refused_for_other_targets(tmp_path: Any) -> None:
+    command = [
+        "server",
+        "--infrastructure",
+        "docker",
+        "--registry",
+        "reg.example/t",
+        "--data-dir",
+        str(tmp_path),
+    ]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 1
+    assert "--registry apply to --infrastructure kubernetes only, not docker" in result.output

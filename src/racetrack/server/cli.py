@@ -38,6 +38,14 @@ def server(
         str | None,
         typer.Option("--public-url", help="How clients reach this server (default http://HOST:PORT)."),
     ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", help="kubernetes: the namespace jobs go to (default: the context's)."),
+    ] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option("--registry", help="kubernetes: push job images there, e.g. registry.example.com/team."),
+    ] = None,
     job_pub_url: Annotated[
         str | None,
         typer.Option(
@@ -62,25 +70,26 @@ def server(
     from racetrack.server.infrastructure import InfrastructureUnavailable, preflight
     from racetrack.server.serve import run
 
+    config = ServerConfig(
+        data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
+        database_url=database_url,
+        host=host,
+        port=port,
+        infrastructure=infrastructure,
+        namespace=namespace,
+        registry=registry,
+        public_url=public_url,
+        job_pub_url=job_pub_url,
+        max_parallel_deployments=max_parallel,
+        max_context_bytes=max_context_bytes,
+        async_result_ttl=async_result_ttl,
+        async_max_result_bytes=async_max_result_bytes,
+    )
     try:
-        preflight(infrastructure)
+        preflight(infrastructure, config.target_options)
     except InfrastructureUnavailable as error:
         raise _fail(str(error)) from None
-    run(
-        ServerConfig(
-            data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
-            database_url=database_url,
-            host=host,
-            port=port,
-            infrastructure=infrastructure,
-            public_url=public_url,
-            job_pub_url=job_pub_url,
-            max_parallel_deployments=max_parallel,
-            max_context_bytes=max_context_bytes,
-            async_result_ttl=async_result_ttl,
-            async_max_result_bytes=async_max_result_bytes,
-        )
-    )
+    run(config)
 
 
 def _fail(message: str) -> typer.Exit:

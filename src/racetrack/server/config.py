@@ -22,6 +22,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     infrastructure: str = "docker"
+    namespace: str | None = None  # kubernetes: where jobs go (default: the kubeconfig context's namespace)
+    registry: str | None = None  # kubernetes: images are pushed there for the cluster's nodes to pull
     public_url: str | None = None  # how clients reach this server; default http://host:port
     job_pub_url: str | None = None  # how jobs reach the gateway (their PUB_URL); default: see server.listen
     max_parallel_deployments: int = 2
@@ -34,6 +36,12 @@ class ServerConfig:
     async_max_result_bytes: int = 16 * 1024 * 1024  # a larger async result fails its task, saying so
     # Jobs get RACETRACK_GATEWAY_TOKEN (as a runtime secret) and then answer only the gateway (and probes).
     gateway_only_jobs: bool = True
+
+    @property
+    def target_options(self) -> dict[str, str]:
+        """The infrastructure target's own options (racetrack.deploy.targets.get_target)."""
+        options = {"namespace": self.namespace, "registry": self.registry}
+        return {key: value for key, value in options.items() if value}
 
     @property
     def base_url(self) -> str:

@@ -66,13 +66,13 @@ class Infrastructure:
             self.forget()
 
 
-def infrastructure(name: str, ttl: float = 2.0) -> Infrastructure:
+def infrastructure(name: str, ttl: float = 2.0, options: dict[str, str] | None = None) -> Infrastructure:
     from racetrack.deploy.targets import get_target
 
-    return Infrastructure(get_target(name), ttl)
+    return Infrastructure(get_target(name, **(options or {})), ttl)
 
 
-def preflight(name: str) -> None:
+def preflight(name: str, options: dict[str, str] | None = None) -> None:
     """Check at start that target `name` exists and can deploy; InfrastructureUnavailable says why not."""
     from racetrack.deploy.targets import TARGETS
 
@@ -80,10 +80,15 @@ def preflight(name: str) -> None:
         raise InfrastructureUnavailable(
             f"--infrastructure {name!r} is not a target; choose one of {', '.join(TARGETS)}"
         )
+    if options and name != "kubernetes":
+        flags = " and ".join(f"--{option}" for option in options)
+        raise InfrastructureUnavailable(
+            f"{flags} apply to --infrastructure kubernetes only, not {name}; leave them out"
+        )
     if name == "swarm":
         _check_swarm_manager()
     elif name == "kubernetes":
-        _check_kubeconfig()
+        _check_kubeconfig(options or {})
 
 
 def _check_swarm_manager() -> None:
@@ -108,11 +113,11 @@ def _check_swarm_manager() -> None:
         )
 
 
-def _check_kubeconfig() -> None:
+def _check_kubeconfig(options: dict[str, str]) -> None:
     from racetrack.deploy.targets import get_target
 
     try:
-        get_target("kubernetes")
+        get_target("kubernetes", **options)
     except Exception as error:  # noqa: BLE001 - kubeconfig and in-cluster failures alike
         raise InfrastructureUnavailable(
             f"--infrastructure kubernetes: no cluster to deploy to ({error}); set KUBECONFIG (or "

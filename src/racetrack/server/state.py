@@ -56,7 +56,7 @@ def open_state(config: ServerConfig) -> State:
         sessions,
         auth,
         SecretBox(config.data_dir),
-        infrastructure(config.infrastructure, config.status_cache_seconds),
+        infrastructure(config.infrastructure, config.status_cache_seconds, config.target_options),
         gateway_secret,
     )
 
