@@ -3,13 +3,10 @@ server's own /pub and through a standalone `racetrack gateway --server URL`."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import io
 import json
 import sqlite3
 import sys
-import tarfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +18,7 @@ import pytest
 import yaml
 from gateway_helpers import run_gateway_with_secret, ws_talk
 
+from lifecycle import FAKE_REMOTE, api, build_context, deploy_request, job_dir
 from racetrack.protocol import AUTH_HEADER
 from server_process import ServerProcess, job_server, poll_until
 
@@ -48,21 +46,6 @@ class Job:
 """
 
 
-def api(
-    server: ServerProcess, method: str, path: str, token: str | None = None, **kw: object
-) -> httpx.Response:
-    headers = {AUTH_HEADER: token} if token else {}
-    return httpx.request(method, f"{server.url}/lifecycle/api/v1{path}", headers=headers, timeout=30, **kw)
-
-
-def build_context(directory: Path) -> str:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(directory.iterdir()):
-            tar.add(path, arcname=path.name)
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 CHAIN_JOB = """
 import os
 
@@ -82,42 +65,15 @@ class Job:
 """
 
 
-def job_dir(where: Path, code: str, name: str, **fields: object) -> Path:
-    """A job directory: entrypoint.py holding `code` and a job.yaml naming it `name`, plus `fields`."""
-    where.mkdir()
-    (where / "entrypoint.py").write_text(code)
-    manifest = {
-        "name": name,
-        "owner_email": "nobody@example.com",
-        "jobtype": "python3:latest",
-        "git": {"remote": "https://example.invalid/team/jobs.git"},
-        "jobtype_extra": {"entrypoint_path": "entrypoint.py"},
-        **fields,
-    }
-    (where / "fatman.yaml").write_text(yaml.safe_dump(manifest))
-    return where
-
-
 def deploy(
     server: ServerProcess, token: str, name: str, job: Path = REPO / "sample" / "python-class"
 ) -> None:
-    manifest = yaml.safe_load((job / "fatman.yaml").read_text())
-    manifest |= {"name": name, "git": {"remote": "https://example.invalid/team/jobs.git"}}
-    payload = {
-        "manifest": manifest,
-        "secret_vars": {},
-        "build_context": build_context(job),
-        "force": False,
+    manifest = yaml.safe_load((job / "fatman.yaml").read_text()) | {
+        "name": name,
+        "git": {"remote": FAKE_REMOTE},
     }
-    response = api(server, "POST", "/deploy", token, json=payload)
-    assert response.status_code == 200, response.text
-    deployment = response.json()["id"]
-
-    def finished() -> dict | None:
-        state = api(server, "GET", f"/deploy/{deployment}", token).json()
-        return state if state["status"] != "in_progress" else None
-
-    state = poll_until(finished, timeout=600, what="the deployment finishing")
+    payload = {"manifest": manifest, "secret_vars": {}, "build_context": build_context(job), "force": False}
+    state = deploy_request(server, token, payload)
     assert state["status"] == "done", state
 
 
@@ -246,18 +202,7 @@ def test_websockets_and_an_in_flight_async_task_through_a_restarted_servers_pub(
     server, admin = real.process, real.admin
     assert server is not None
     name = f"slow-{uuid.uuid4().hex[:6]}"
-    job = tmp_path / "slow"
-    job.mkdir()
-    (job / "entrypoint.py").write_text(SLOW_JOB)
-    manifest = {
-        "name": name,
-        "owner_email": "nobody@example.com",
-        "jobtype": "python3:latest",
-        "git": {"remote": "https://example.invalid/team/jobs.git"},
-        "jobtype_extra": {"entrypoint_path": "entrypoint.py"},
-    }
-    (job / "fatman.yaml").write_text(yaml.safe_dump(manifest))
-    deploy(server, admin, name, job)
+    deploy(server, admin, name, job_dir(tmp_path / "slow", SLOW_JOB, name))
     socket_path = f"/pub/job/{name}/latest/api/v1/webview/hello"
     assert ws_talk(server.url, socket_path, admin, []) == ["hello User admin", "closed 1000"]
     assert ws_talk(server.url, socket_path, "not-a-token", []) == []  # refused before the handshake

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from conftest import SHARED_JOB, Client, Server, job_copy, make_client, start_server
+from lifecycle import api
 from racetrack.phases import Phase
 from racetrack.protocol import AUTH_HEADER
 
@@ -29,11 +30,9 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def api(server: Server, method: str, path: str, token: str | None = None, **kwargs) -> httpx.Response:
-    headers = {AUTH_HEADER: token} if token else {}
-    return httpx.request(
-        method, server.url + "/lifecycle/api/v1" + path, headers=headers, timeout=30, **kwargs
-    )
+def deploy_args(job: Path, name: str, *extra: str) -> list[str]:
+    """A client's `deploy` of `job` as job `name`, sending its files (the git remote is never cloned)."""
+    return ["deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, *extra]
 
 
 def deployment_id(output: str) -> str:
@@ -62,9 +61,7 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
     name = SHARED_JOB
     job = job_copy("python-class", tmp_path / "job", name)
 
-    deployed = client.run(
-        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, tty=True
-    )
+    deployed = client.run(*deploy_args(job, name), tty=True)
     assert f'Job "{name}" has been deployed' in deployed.stderr + deployed.stdout
     shown = set(re.findall(r"deployment in progress: (.+?)\.\.\.", deployed.stdout))
     assert shown and shown <= {str(phase) for phase in Phase}, deployed.stdout  # our phase names, printed
@@ -103,27 +100,14 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
     build_logs = client.run("build-logs", name).stdout
     assert "racetrack:" in build_logs
 
-    again = client.run(
-        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, check=False
-    )
+    again = client.run(*deploy_args(job, name), check=False)
     assert again.returncode != 0
     assert (
         f"job {name} v0.0.1 is already deployed. Try deploying next version or use --force flag"
         in again.stdout + again.stderr
     )
     assert "racetrack: --no-cache" not in build_logs
-    forced = client.run(
-        "deploy",
-        str(job),
-        "--build-context",
-        "local",
-        "-e",
-        f"name={name}",
-        *REMOTE,
-        "--force",
-        "--no-cache",
-        tty=True,
-    )
+    forced = client.run(*deploy_args(job, name, "--force", "--no-cache"), tty=True)
     assert f'Job "{name}" has been deployed' in forced.stderr + forced.stdout
     assert "racetrack: --no-cache: building every step" in client.run("build-logs", name).stdout
 
@@ -142,7 +126,7 @@ def test_our_cli_deploys_lists_calls_and_deletes_on_a_remote(
     remote = ["--remote", server.url]
     name = SHARED_JOB
     job = job_copy("python-class", tmp_path / "job", name)
-    deploy = ["deploy", str(job), "-e", f"name={name}", *REMOTE, "--build-context", "local", *remote]
+    deploy = deploy_args(job, name, *remote)
 
     deployed = client.run(*deploy, ours=True)
     assert f'Job "{name}" has been deployed' in deployed.stdout
@@ -265,9 +249,7 @@ def test_secrets_stay_out_of_the_database_responses_logs_and_image(
     (job / ".env.build").write_text(f"GITLAB_USERNAME=ci\nGITLAB_TOKEN={build_secret}\n")
 
     public = ["-e", 'public_endpoints=["/api/v1/perform"]']
-    deployed = client.run(
-        "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *public, *REMOTE, tty=True
-    )
+    deployed = client.run(*deploy_args(job, name, *public), tty=True)
     deploy_id = deployment_id(deployed.stderr + deployed.stdout)
     # the spec's subpath warning reaches Racetrack's client as a deployment warning
     assert "public endpoint /api/v1/perform answers without authentication" in deployed.stdout
@@ -396,7 +378,7 @@ def test_an_esc_deploys_a_new_family_then_calls_lists_and_deletes_it(
     job = job_copy("python-class", tmp_path / "job", name)
 
     public = ["-e", 'public_endpoints=["/api/v1/perform"]']
-    deploy = ["deploy", str(job), "-e", f"name={name}", *public, *REMOTE, "--build-context", "local"]
+    deploy = deploy_args(job, name, *public)
     deployed = machine.run(*deploy, "--remote", "team", ours=True)
     assert f'Job "{name}" has been deployed' in deployed.stdout
     # the deployer's defaults on its new family: read, call, delete; Racetrack's client reads our config
@@ -406,9 +388,10 @@ def test_an_esc_deploys_a_new_family_then_calls_lists_and_deletes_it(
     assert row["deployed_by"] == "deployer"
     # a public endpoint opens for the approved version only; a new version asks again
     pub = f"{sqlite_server.url}/pub/job/{name}"
-    anonymous = lambda version: httpx.post(  # noqa: E731
-        f"{pub}/{version}/api/v1/perform", json={"x": 1, "y": 1}, timeout=30
-    ).status_code
+
+    def anonymous(version: str) -> int:
+        return httpx.post(f"{pub}/{version}/api/v1/perform", json={"x": 1, "y": 1}, timeout=30).status_code
+
     assert anonymous("0.0.1") == 401  # pending
     admin.run("admin", "public-endpoints", "approve", name, "0.0.1", "/api/v1/perform", ours=True)
     poll(lambda: anonymous("0.0.1") == 200, CALL_DEADLINE, "the approval (decisions are cached briefly)")
@@ -448,17 +431,7 @@ def test_a_restart_during_a_build_fails_that_deployment_and_keeps_jobs_serving(
     started = time.time()
 
     deploying = subprocess.Popen(
-        [
-            str(client.binary),
-            "-v",
-            "deploy",
-            str(job),
-            "--build-context",
-            "local",
-            "-e",
-            f"name={name}",
-            *REMOTE,
-        ],
+        [str(client.binary), "-v", *deploy_args(job, name)],
         env=client.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -474,9 +447,7 @@ def test_a_restart_during_a_build_fails_that_deployment_and_keeps_jobs_serving(
             240,
             "the build never started",
         )
-        twice = client.run(
-            "deploy", str(job), "--build-context", "local", "-e", f"name={name}", *REMOTE, check=False
-        )
+        twice = client.run(*deploy_args(job, name), check=False)
         assert twice.returncode != 0
         assert f"There's already ongoing deployment of job {name} 0.0.1" in twice.stdout + twice.stderr
         sqlite_server.stack.close()  # SIGTERM: stops with the build in progress
@@ -531,18 +502,8 @@ def test_deployments_beyond_max_parallel_wait_queued_then_run(client_binary: Pat
             job = job_copy("python-class", tmp_path / name, name)
             entrypoint = job / "entrypoint.py"  # a fresh build whose contract check takes a few seconds
             entrypoint.write_text(f"import time\ntime.sleep(4)  # {uuid.uuid4()}\n" + entrypoint.read_text())
-            command = [
-                str(client.binary),
-                "deploy",
-                str(job),
-                "--build-context",
-                "local",
-                "-e",
-                f"name={name}",
-            ]
-            deploys.append(
-                subprocess.Popen([*command, *REMOTE], env=client.env(), stdout=subprocess.PIPE, text=True)
-            )
+            command = [str(client.binary), *deploy_args(job, name)]
+            deploys.append(subprocess.Popen(command, env=client.env(), stdout=subprocess.PIPE, text=True))
         try:
             ids = [
                 poll(lambda name=name: _deployment_of(server, name), 60, "the deployment") for name in names

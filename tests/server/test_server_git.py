@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +15,9 @@ import yaml
 from git_https import git_https_server
 
 from conftest import REPO, SERVER
+from lifecycle import deploy_request
 from racetrack.protocol import AUTH_HEADER
-from server_process import ServerProcess, job_server, poll_until
+from server_process import job_server
 
 pytestmark = pytest.mark.docker
 
@@ -29,19 +29,6 @@ def bare_repository(job: Path, repos: Path) -> None:
     subprocess.run([*git, "-C", str(job), "add", "-A"], check=True)
     subprocess.run([*git, "-C", str(job), "commit", "-q", "-m", "job"], check=True)
     subprocess.run(["git", "clone", "-q", "--bare", str(job), str(repos / "job.git")], check=True)
-
-
-def deploy(server: ServerProcess, token: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """POST the deploy request and wait for its outcome; the deployment's last state."""
-    response = server.client.post("/lifecycle/api/v1/deploy", json=payload, headers={AUTH_HEADER: token})
-    assert response.status_code == 200, response.text
-    url = f"/lifecycle/api/v1/deploy/{response.json()['id']}"
-
-    def finished() -> dict[str, Any] | None:
-        state = server.client.get(url, headers={AUTH_HEADER: token}).json()
-        return state if state["status"] != "in_progress" else None
-
-    return poll_until(finished, timeout=600, what="the deployment finishing")
 
 
 def test_the_server_clones_a_private_repository_with_the_sent_credentials(tmp_path: Path) -> None:
@@ -66,13 +53,13 @@ def test_the_server_clones_a_private_repository_with_the_sent_credentials(tmp_pa
             manifest |= {"name": name, "git": {"remote": f"{git.url}/job.git", "branch": "main"}}
             request = {"manifest": manifest, "secret_vars": {}, "force": False}
 
-            refused = deploy(
+            refused = deploy_request(
                 server, admin, {**request, "git_credentials": {"username": "ci", "password": wrong}}
             )
             assert refused["status"] == "failed" and "cannot clone" in refused["error"], refused
             assert wrong not in refused["error"]
 
-            done = deploy(
+            done = deploy_request(
                 server, admin, {**request, "git_credentials": {"username": "ci", "password": password}}
             )
             assert done["status"] == "done", done  # the client's credentials, not the server's environment

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import yaml
 
+from lifecycle import api, build_context, deploy_request, job_dir
 from racetrack.protocol import AUTH_HEADER
 from server_process import ServerProcess, job_server, poll_until
 
@@ -81,34 +82,9 @@ class GatewayLoad:
                 self._stop.wait(0.05)
 
 
-def api(server: ServerProcess, token: str, method: str, path: str, **kw: Any) -> httpx.Response:
-    url = f"{server.url}/lifecycle/api/v1{path}"
-    return httpx.request(method, url, headers={AUTH_HEADER: token}, timeout=60, **kw)
-
-
 def deploy(server: ServerProcess, token: str, payload: dict[str, Any]) -> None:
-    response = api(server, token, "POST", "/deploy", json=payload)
-    assert response.status_code == 200, response.text
-    deployment = response.json()["id"]
-
-    def finished() -> dict | None:
-        state = api(server, token, "GET", f"/deploy/{deployment}").json()
-        return state if state["status"] != "in_progress" else None
-
-    state = poll_until(finished, timeout=600, what="the deployment finishing")
+    state = deploy_request(server, token, payload)
     assert state["status"] == "done", f"{state}\n{server.output()[-3000:]}"
-
-
-def build_context(directory: Path) -> str:
-    import base64
-    import io
-    import tarfile
-
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(directory.iterdir()):
-            tar.add(path, arcname=path.name)
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -166,27 +142,16 @@ def test_swarm_server_rolls_over_and_survives_a_killed_task_under_load(
     swarm_server: ServerProcess, engine: Any, job_name: str, tmp_path: Path
 ) -> None:
     token = (tmp_path / "data" / "admin-token").read_text().strip()
-    job = tmp_path / "job"
-    job.mkdir()
-    (job / "entrypoint.py").write_text(ENTRYPOINT)
-    manifest = {
-        "name": job_name,
-        "owner_email": "nobody@example.com",
-        "jobtype": "python3:latest",
-        "git": {"remote": "https://example.invalid/team/jobs.git"},
-        "jobtype_extra": {"entrypoint_path": "entrypoint.py"},
-        "replicas": 3,
-        "infrastructure_target": "swarm",
-    }
-    (job / "fatman.yaml").write_text(yaml.safe_dump(manifest))
+    job = job_dir(tmp_path / "job", ENTRYPOINT, job_name, replicas=3, infrastructure_target="swarm")
+    manifest = yaml.safe_load((job / "fatman.yaml").read_text())
     payload = {"manifest": manifest, "secret_vars": {}, "build_context": build_context(job), "force": False}
 
     other_target = {**payload, "manifest": {**manifest, "infrastructure_target": "kubernetes"}}
-    elsewhere = api(swarm_server, token, "POST", "/deploy", json=other_target)
+    elsewhere = api(swarm_server, "POST", "/deploy", token, json=other_target)
     assert elsewhere.status_code == 400 and "--infrastructure swarm" in elsewhere.text, elsewhere.text
 
     deploy(swarm_server, token, payload)
-    [listed] = api(swarm_server, token, "GET", "/job").json()
+    [listed] = api(swarm_server, "GET", "/job", token).json()
     assert listed["infrastructure_target"] == "swarm" and len(listed["replica_internal_names"]) == 3
     assert listed["job_type_version"] == "python3:latest"  # read from `jobtype`, not only `lang`
     hosts = lambda: task_containers(engine, job_name)  # noqa: E731
@@ -212,8 +177,8 @@ def test_swarm_server_rolls_over_and_survives_a_killed_task_under_load(
     labels = {"label": [f"racetrack.job.name={job_name}"]}
     assert len(engine.api.secrets(filters=labels)) == 1  # the runtime secrets, as one Docker secret
 
-    deleted = api(swarm_server, token, "DELETE", f"/job/{job_name}/{listed['version']}")
+    deleted = api(swarm_server, "DELETE", f"/job/{job_name}/{listed['version']}", token)
     assert deleted.status_code in (200, 202, 204), deleted.text
     assert engine.api.services(filters=labels) == []
     poll_until(lambda: engine.api.secrets(filters=labels) == [], 60, "the job's secret removal")
-    assert api(swarm_server, token, "GET", "/job").json() == []
+    assert api(swarm_server, "GET", "/job", token).json() == []

@@ -39,6 +39,8 @@ IN_PROGRESS, DONE, FAILED = "in_progress", "done", "failed"
 RESTARTED = (
     "the server restarted during this deployment (in phase {phase!r}); nothing was resumed: deploy again"
 )
+
+
 class Deployer:
     """Accepts deploy requests and runs them on a bounded pool; one per name+version at a time."""
 

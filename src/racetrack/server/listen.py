@@ -16,10 +16,10 @@ ANY = ("0.0.0.0", "::", "")
 
 def bridge_address() -> str | None:
     """The host's address on Docker's default bridge, where containers reach the host; None if unknown."""
-    try:
-        import docker
+    from racetrack.builder import connect
 
-        network = docker.from_env().networks.get("bridge")
+    try:
+        network = connect().networks.get("bridge")
     except Exception:  # noqa: BLE001 - no engine or no bridge: the caller says what that means
         return None
     for pool in (network.attrs.get("IPAM") or {}).get("Config") or []:
