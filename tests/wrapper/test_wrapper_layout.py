@@ -86,3 +86,13 @@ def test_the_job_contract_imports_neither_the_http_edge_nor_the_call_runtime():
 def _within(module: str, subpackage: str) -> bool:
     prefix = f"racetrack.wrapper.{subpackage}"
     return module == prefix or module.startswith(prefix + ".")
+
+
+def test_405_is_decided_by_the_route_table_only():
+    """Only routing.py answers "wrong method"; the handlers behind it never see a method they do not take."""
+    users = {
+        module
+        for module, imports in module_imports().items()
+        if "racetrack.wrapper.http.responses.method_not_allowed" in imports
+    }
+    assert users == {"racetrack.wrapper.http.routing"}

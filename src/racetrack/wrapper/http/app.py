@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -16,10 +16,9 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.routing import Match
 from starlette.types import Message, Receive, Scope, Send
 
-from racetrack.protocol import API_PREFIX, GATEWAY_TOKEN_HEADER, PROBE_PATHS, PUB_PREFIXES
+from racetrack.protocol import API_PREFIX, GATEWAY_TOKEN_HEADER, PROBE_PATHS
 from racetrack.wrapper.contract import openapi
 from racetrack.wrapper.contract.encoding import encode_json, encode_result
 from racetrack.wrapper.contract.job import describe_route_mismatch
@@ -33,11 +32,23 @@ from racetrack.wrapper.http.endpoints_v2 import EndpointsV2
 from racetrack.wrapper.http.responses import (
     JSON,
     error_body,
-    method_not_allowed,
     not_found,
     send_error,
     send_response,
     validation_error,
+)
+from racetrack.wrapper.http.routing import (
+    ANY,
+    GET,
+    POST,
+    Hit,
+    Patterns,
+    Route,
+    RouteTable,
+    Under,
+    path_regexes,
+    pub_prefix,
+    split_prefix,
 )
 from racetrack.wrapper.http.secretenv import GatewayGuard, SecretEnvError, load_secret_env
 from racetrack.wrapper.http.static import StaticServer
@@ -127,14 +138,12 @@ class JobApp:
         )
         self._methods: dict[str, Callable[..., Any]] = {}
         self.job: Job | None = None
-        self._calls: dict[str, CallRoute] = {}
-        self._statics: list[tuple[str, StaticServer]] = []
         self._docs_cache: dict[str, bytes] = {}
-        prefixes = "|".join(re.escape(prefix) for prefix in PUB_PREFIXES)
-        self._prefix = re.compile(rf"(?:{prefixes})/{re.escape(settings.name)}/[A-Za-z0-9._+-]+(?=/|$)")
+        self._prefix = pub_prefix(settings.name)
         self._loading: asyncio.Future[None] | None = None
         # `jobtype_extra.home_page`: where `/` (and `/pub/job/{name}/{version}/`) redirects
         self.home_page = "/" + (getattr(runtime, "home_page", None) or "/docs").lstrip("/")
+        self.routes = self._route_table(None)
 
     @property
     def ready(self) -> bool:
@@ -185,17 +194,6 @@ class JobApp:
     def _install(self, job: Job) -> None:
         runtime = self.runtime
         self._methods = {endpoint.path: endpoint.method for endpoint in job.endpoints}
-        self._calls = {
-            API + endpoint.path: CallRoute(
-                API + endpoint.path,
-                endpoint,
-                self.metrics.for_endpoint(endpoint.path),
-                runtime.timeout_for(endpoint.path),
-                endpoint.is_async or self.pool is not None,
-            )
-            for endpoint in job.endpoints
-        }
-        self._statics = [(API + static.path, StaticServer(static)) for static in job.statics]
         if job.webview is not None:
             job.webview.app = BodyLimitMiddleware(job.webview.app, runtime.max_body_bytes, self.manifest_file)
         if callable(getattr(job.entrypoint, "metrics", None)):
@@ -204,7 +202,49 @@ class JobApp:
             self.registry.register(EntrypointMetricsCollector(read, reserved))
         if not hasattr(job.entrypoint, "request_context"):
             job.entrypoint.request_context = self.request_context  # type: ignore[attr-defined]
+        self.routes = self._route_table(job)
         self.job = job
+
+    def _route_table(self, job: Job | None) -> RouteTable:
+        """Every route of the wrapper and, once loaded, of the job: fixed paths first, then what lies below
+        a prefix, in order (docs assets, v2 endpoints, the webview, static endpoints)."""
+        table = RouteTable()
+        table.add(("", "/"), Route(self._home, ANY))
+        for path, handler in self._get_routes.items():
+            table.add((path,), Route(functools.partial(self._send_get, handler), GET))
+        table.below.append(Under("/docs/assets", Route(self._docs_asset, GET), itself=False))
+        if job is None:  # still loading, or failed: the job's routes answer why
+            table.below.append(Under(API, Route(self._raise_not_ready, ANY)))
+            return table
+        runtime = self.runtime
+        for endpoint in job.endpoints:
+            call = CallRoute(
+                API + endpoint.path,
+                endpoint,
+                self.metrics.for_endpoint(endpoint.path),
+                runtime.timeout_for(endpoint.path),
+                endpoint.is_async or self.pool is not None,
+            )
+            table.add((call.url,), Route(functools.partial(self._call, call), POST))
+        if job.endpoints_v2 is not None:
+            regexes = path_regexes(job.endpoints_v2.routes)
+            table.below.append(Patterns(API, regexes, functools.partial(self._serve_v2, job.endpoints_v2)))
+        webview = job.webview
+        if webview is not None:
+            table.add((WEBVIEW,), Route(self._webview_root, ANY))
+            if webview.static is not None:
+                serve = functools.partial(self._send_static, webview.static, WEBVIEW + "/static")
+                table.below.append(Under(WEBVIEW + "/static", Route(serve, GET), itself=False))
+            serve_app = functools.partial(self._serve_webview, webview)
+            table.below.append(Under(WEBVIEW, Route(serve_app, ANY), itself=False))
+        for static in job.statics:
+            url = API + static.path
+            serve = functools.partial(self._send_static, StaticServer(static), url)
+            if static.is_dir:
+                table.below.append(Under(url, Route(serve, GET)))
+            else:
+                table.add((url,), Route(serve, GET))
+        return table
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -219,12 +259,8 @@ class JobApp:
         started = time.perf_counter()
         request_id = request_id_for(scope["headers"])
         token = request_id_var.set(request_id)
-        path = scope["path"]
         status = 500  # stays so only if an exception escapes (the server answers 500)
-        prefix = ""
-        if path.startswith("/pub/") and (match := self._prefix.match(path)):
-            prefix = match.group()
-            path = path[len(prefix) :]
+        prefix, path = split_prefix(self._prefix, scope["path"])
         counted = path not in _PROBES
         drain = self.drain
         if counted:
@@ -238,11 +274,8 @@ class JobApp:
                 and not self.gateway.allows(scope["headers"], _GATEWAY_TOKEN_KEY)
             ):
                 raise self._not_from_gateway()
-            route = self._calls.get(path)
-            if route is not None and scope["method"] == "POST":
-                status = await self._call(route, scope, receive, send, request_id)
-            else:
-                status = await self._serve_other(path, prefix, scope, receive, send, request_id)
+            route = self.routes.resolve(path, scope["method"])
+            status = await route.handler(Hit(scope, receive, send, path, prefix, request_id))
         except HTTPError as exc:
             status = exc.status
             await send_error(send, exc, request_id)
@@ -267,9 +300,7 @@ class JobApp:
         started = time.perf_counter()
         request_id = request_id_for(scope["headers"])
         token = request_id_var.set(request_id)
-        path = scope["path"]
-        if path.startswith("/pub/") and (match := self._prefix.match(path)):
-            path = path[len(match.group()) :]
+        _, path = split_prefix(self._prefix, scope["path"])
         tracked = websocket.TrackedSend(send)
         try:
             if self.drain.draining:
@@ -297,11 +328,10 @@ class JobApp:
             raise websocket.wsgi_webview(WEBVIEW)
         return webview
 
-    async def _call(
-        self, route: CallRoute, scope: Scope, receive: Receive, send: Send, request_id: str
-    ) -> int:
+    async def _call(self, route: CallRoute, hit: Hit) -> int:
         """Validate the body, call the method through the dispatcher, answer with the JSON-encoded result
         (or stream the items of a generator); returns the status."""
+        scope, receive, send, request_id = hit.scope, hit.receive, hit.send, hit.request_id
         started_at = self.metrics.call_started(route.metrics)
         status = 499  # stays so only if the client goes away mid-call
         try:
@@ -365,85 +395,64 @@ class JobApp:
             )
         return validation_error(exc, route.url)
 
-    async def _serve_other(
-        self, path: str, prefix: str, scope: Scope, receive: Receive, send: Send, request_id: str
-    ) -> int:
-        """Every route but the call fast path; returns the status."""
-        method = scope["method"]
-        if path in ("", "/"):
-            return await _redirect(send, prefix + self.home_page, request_id)
-        handler = self._get_routes.get(path)
-        if handler is not None:
-            if method not in ("GET", "HEAD"):
-                raise method_not_allowed(method, path, "GET")
-            status, body, content_type = await handler(self, prefix)
-            await send_response(send, status, body, request_id, content_type, include_body=method == "GET")
-            return status
-        if path.startswith("/docs/assets/"):
-            asset = openapi.docs_asset(path.removeprefix("/docs/assets/"))
-            if asset is None:
-                raise not_found(path)
-            headers = ((b"cache-control", b"public, max-age=86400"),)
-            await send_response(send, 200, asset[0], request_id, asset[1], headers, method != "HEAD")
-            return 200
-        if self.job is None and path.startswith(API):
-            raise self._not_ready()
-        if path in self._calls:
-            raise method_not_allowed(method, path, "POST")
-        if self.job is not None and self.job.endpoints_v2 is not None and path.startswith(API + "/"):
-            served = await self._serve_v2(self.job.endpoints_v2, prefix, scope, receive, send, request_id)
-            if served is not None:
-                return served
-        return await self._serve_files(path, prefix, scope, receive, send, request_id)
+    async def _home(self, hit: Hit) -> int:
+        return await _redirect(hit.send, hit.prefix + self.home_page, hit.request_id)
 
-    async def _serve_v2(
-        self, v2: EndpointsV2, prefix: str, scope: Scope, receive: Receive, send: Send, request_id: str
-    ) -> int | None:
-        """A call to an auxiliary_endpoints_v2() route (None when no route has this path)."""
-        child = {**scope, "root_path": scope.get("root_path", "") + prefix + API}
-        match, route = v2.match(child)
-        if match is Match.NONE or route is None:
-            return None
-        if match is Match.PARTIAL:
-            allowed = ", ".join(sorted(getattr(route, "methods", None) or ()))
-            raise method_not_allowed(scope["method"], scope["path"], allowed)
-        metrics = self.metrics.for_endpoint(getattr(route, "path", scope["path"]))
+    async def _send_get(self, handler: Callable[..., Any], hit: Hit) -> int:
+        """A fixed GET route: `handler` gives (status, body, content type); HEAD gets the head only."""
+        status, body, content_type = await handler(self, hit.prefix)
+        include_body = hit.scope["method"] == "GET"
+        await send_response(hit.send, status, body, hit.request_id, content_type, include_body=include_body)
+        return status
+
+    async def _docs_asset(self, hit: Hit) -> int:
+        asset = openapi.docs_asset(hit.path.removeprefix("/docs/assets/"))
+        if asset is None:
+            raise not_found(hit.path)
+        headers = ((b"cache-control", b"public, max-age=86400"),)
+        include_body = hit.scope["method"] != "HEAD"
+        await send_response(hit.send, 200, asset[0], hit.request_id, asset[1], headers, include_body)
+        return 200
+
+    async def _raise_not_ready(self, hit: Hit) -> int:
+        raise self._not_ready()
+
+    async def _serve_v2(self, v2: EndpointsV2, hit: Hit) -> int:
+        """A call to an auxiliary_endpoints_v2() route, served by its FastAPI app."""
+        scope = hit.scope
+        child = {**scope, "root_path": scope.get("root_path", "") + hit.prefix + API}
+        route = v2.route_for(child)
+        metrics = self.metrics.for_endpoint(getattr(route, "path", None) or hit.path)
         started_at = self.metrics.call_started(metrics)
-        tagged = _TaggedSend(send, request_id)
-        context_token = self.request_context.set(Request(scope, receive))
+        tagged = _TaggedSend(hit.send, hit.request_id)
+        context_token = self.request_context.set(Request(scope, hit.receive))
         try:
-            await v2.app(child, receive, tagged)
+            await v2.app(child, hit.receive, tagged)
         finally:
             self.request_context.reset(context_token)
             self.metrics.call_finished(metrics, started_at, tagged.status)
         return tagged.status
 
-    async def _serve_files(
-        self, path: str, prefix: str, scope: Scope, receive: Receive, send: Send, request_id: str
-    ) -> int:
-        """Static endpoints, the webview app and its static/ directory; returns the status."""
-        tagged = _TaggedSend(send, request_id)
-        job = self.job
-        if (
-            job is not None
-            and job.webview is not None
-            and (path == WEBVIEW or path.startswith(WEBVIEW + "/"))
-        ):
-            subpath = path[len(WEBVIEW) :]
-            if not subpath:
-                return await _redirect(send, prefix + WEBVIEW + "/", request_id)
-            if subpath.startswith("/static/") and job.webview.static is not None:
-                await _send_static(
-                    job.webview.static, subpath.removeprefix("/static/"), scope, receive, tagged
-                )
-            else:
-                await job.webview(subpath, scope, receive, tagged)
-            return tagged.status
-        for url, server in self._statics:
-            if path == url or (server.endpoint.is_dir and path.startswith(url + "/")):
-                await _send_static(server, path[len(url) + 1 :], scope, receive, tagged)
-                return tagged.status
-        raise not_found(path)
+    async def _webview_root(self, hit: Hit) -> int:
+        return await _redirect(hit.send, hit.prefix + WEBVIEW + "/", hit.request_id)
+
+    async def _serve_webview(self, webview: Webview, hit: Hit) -> int:
+        tagged = _TaggedSend(hit.send, hit.request_id)
+        await webview(hit.path[len(WEBVIEW) :], hit.scope, hit.receive, tagged)
+        return tagged.status
+
+    async def _send_static(self, server: StaticServer, url: str, hit: Hit) -> int:
+        """A file of a static endpoint (or of the webview's static/ directory) at `url`."""
+        tagged = _TaggedSend(hit.send, hit.request_id)
+        scope = hit.scope
+        try:
+            response = await server.response(hit.path[len(url) + 1 :], scope)
+        except HTTPException as exc:
+            headers = tuple((key.lower().encode(), val.encode()) for key, val in (exc.headers or {}).items())
+            kind = _STATIC_ERRORS.get(exc.status_code, "not_found")
+            raise HTTPError(exc.status_code, kind, exc.detail, None, headers) from None
+        await response(scope, hit.receive, tagged)
+        return tagged.status
 
     async def _openapi_document(self, prefix: str) -> tuple[int, bytes, bytes]:
         return 200, *self._docs("/openapi.json", prefix)
@@ -539,8 +548,7 @@ class JobApp:
             raise self._not_ready()
         return 200, self.job.parameters_json, JSON
 
-    # The route table of GET (and HEAD) routes with a fixed path; the calls' POST routes are `_calls`, and
-    # what lies under a prefix (docs assets, v2 endpoints, statics, webview) is matched in that order after.
+    # The GET (and HEAD) routes with a fixed path, wrapped into the route table by `_route_table`.
     _get_routes = {
         "/live": _live,
         "/ready": _ready,
@@ -590,20 +598,6 @@ def _request_id(request_id: str) -> tuple[bytes, bytes]:
 
 
 _STATIC_ERRORS = {400: "bad_range", 404: "not_found", 416: "range_not_satisfiable"}
-
-
-async def _send_static(
-    server: StaticServer, subpath: str, scope: Scope, receive: Receive, send: Send
-) -> None:
-    try:
-        response = await server.response(subpath, scope)
-    except HTTPException as exc:
-        if exc.status_code == 405:
-            raise method_not_allowed(scope["method"], scope["path"], "GET, HEAD") from None
-        headers = tuple((key.lower().encode(), value.encode()) for key, value in (exc.headers or {}).items())
-        kind = _STATIC_ERRORS.get(exc.status_code, "not_found")
-        raise HTTPError(exc.status_code, kind, exc.detail, None, headers) from None
-    await response(scope, receive, send)
 
 
 async def _redirect(send: Send, location: str, request_id: str) -> int:

@@ -26,6 +26,7 @@ from uvicorn.server import ServerState
 
 from racetrack.protocol import PROBE_PATHS
 from racetrack.wrapper.http.responses import error_body
+from racetrack.wrapper.http.routing import pub_prefix, split_prefix
 from racetrack.wrapper.telemetry.tracing import REQUEST_ID_HEADER, request_id_for
 
 logger = logging.getLogger("racetrack.wrapper")
@@ -198,9 +199,11 @@ def _is_websocket_handshake(head: bytes) -> bool:
     return head.startswith(b"GET ") and b"websocket" in lowered and b"sec-websocket-key" in lowered
 
 
+_ANY_JOB = pub_prefix()
+
+
 def _is_probe(path: bytes) -> bool:
-    name = path[path.rfind(b"/") :].decode("latin-1")
-    return name in PROBE_PATHS and (path == name.encode() or path.startswith(b"/pub/"))
+    return split_prefix(_ANY_JOB, path.decode("latin-1"))[1] in PROBE_PATHS
 
 
 async def _over_capacity(scope: Any, receive: Any, send: Any) -> None:

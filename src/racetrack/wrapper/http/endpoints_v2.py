@@ -32,16 +32,13 @@ class EndpointsV2:
     app: Any
     routes: list[BaseRoute]
 
-    def match(self, scope: Scope) -> tuple[Match, BaseRoute | None]:
-        """FULL with the route serving `scope`; PARTIAL when a route has the path but not the method."""
-        partial = None
+    def route_for(self, scope: Scope) -> BaseRoute | None:
+        """The route serving `scope` (path and method); the route table has checked that one exists."""
         for route in self.routes:
             match, _ = route.matches(scope)
             if match is Match.FULL:
-                return match, route
-            if match is Match.PARTIAL and partial is None:
-                partial = route
-        return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, None)
+                return route
+        return None
 
     def openapi_paths(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The paths (under /api/v1) and component schemas of FastAPI's document for these routes; their

@@ -60,10 +60,8 @@ class StaticServer:
         self._files = StaticFiles(directory=directory, follow_symlink=False)
 
     async def response(self, subpath: str, scope: Scope) -> Response:
-        """The response for `subpath` below the endpoint ('' for itself); raises HTTPException (404 with a
-        message saying what is missing)."""
-        if scope["method"] not in ("GET", "HEAD"):
-            raise HTTPException(405, headers={"Allow": "GET, HEAD"})
+        """The response to a GET or HEAD of `subpath` below the endpoint ('' for itself); raises
+        HTTPException (404 with a message saying what is missing)."""
         endpoint = self.endpoint
         if not endpoint.is_dir:
             if subpath:

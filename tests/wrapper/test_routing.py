@@ -1,0 +1,93 @@
+"""The route table alone decides 404 and 405 and splits off the /pub/... prefix."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from racetrack.wrapper.errors import HTTPError
+from racetrack.wrapper.http.routing import (
+    ANY,
+    GET,
+    POST,
+    Patterns,
+    Route,
+    RouteTable,
+    Under,
+    pub_prefix,
+    split_prefix,
+)
+
+
+async def _handler(hit: object) -> int:
+    return 200
+
+
+async def _other(hit: object) -> int:
+    return 201
+
+
+def table() -> RouteTable:
+    routes = RouteTable()
+    routes.add(("/api/v1/perform",), Route(_handler, POST))
+    routes.add(("/live",), Route(_handler, GET))
+    v2 = (
+        (re.compile(r"^/items/(?P<id>[^/]+)$"), frozenset({"GET"})),
+        (re.compile(r"^/items/(?P<x>[^/]+)$"), frozenset({"POST"})),
+    )
+    routes.below.append(Patterns("/api/v1", v2, _other))
+    routes.below.append(Under("/api/v1/files", Route(_other, GET)))
+    routes.below.append(Under("/api/v1/webview", Route(_handler, ANY), itself=False))
+    return routes
+
+
+def test_exact_paths_with_their_methods():
+    routes = table()
+    assert routes.resolve("/api/v1/perform", "POST").handler is _handler
+    assert routes.resolve("/live", "HEAD").methods == GET
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/api/v1/perform", "POST"),
+        ("POST", "/live", "GET, HEAD"),
+        ("DELETE", "/api/v1/items/3", "GET, POST"),
+        ("PUT", "/api/v1/files/a/b.txt", "GET, HEAD"),
+    ],
+)
+def test_a_known_path_with_another_method_is_405_naming_the_allowed_ones(method, path, allow):
+    with pytest.raises(HTTPError) as raised:
+        table().resolve(path, method)
+    error = raised.value
+    assert (error.status, error.kind) == (405, "method_not_allowed")
+    assert (b"allow", allow.encode()) in error.headers
+    assert method in error.message and path in error.message
+
+
+@pytest.mark.parametrize("path", ["/nothing", "/api/v1/filesystem", "/api/v1/webview", "/api/v1/items/1/2"])
+def test_unknown_paths_are_404(path):
+    with pytest.raises(HTTPError) as raised:
+        table().resolve(path, "GET")
+    assert (raised.value.status, raised.value.kind) == (404, "not_found")
+
+
+def test_prefixes_and_patterns_in_order():
+    routes = table()
+    assert routes.resolve("/api/v1/items/7", "POST").handler is _other
+    assert routes.resolve("/api/v1/files", "GET").handler is _other
+    assert routes.resolve("/api/v1/files/deep/er.txt", "GET").handler is _other
+    assert routes.resolve("/api/v1/webview/anything", "PATCH").handler is _handler
+
+
+def test_the_pub_prefix_is_split_for_this_job_only():
+    mine = pub_prefix("adder")
+    assert split_prefix(mine, "/pub/job/adder/1.2.0/api/v1/perform") == (
+        "/pub/job/adder/1.2.0",
+        "/api/v1/perform",
+    )
+    assert split_prefix(mine, "/pub/fatman/adder/latest") == ("/pub/fatman/adder/latest", "")
+    assert split_prefix(mine, "/pub/job/other/1/live") == ("", "/pub/job/other/1/live")
+    assert split_prefix(mine, "/pub/job/adder2/1/live") == ("", "/pub/job/adder2/1/live")
+    assert split_prefix(pub_prefix(), "/pub/job/other/1/live") == ("/pub/job/other/1", "/live")
