@@ -53,6 +53,7 @@ def gateway(
     import uvicorn
 
     from racetrack.gateway.app import gateway_app
+    from racetrack.gateway.serving import GatewayHttpProtocol
 
     try:
         secret = read_secret(secret_file)
@@ -91,7 +92,7 @@ def gateway(
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpProtocol,  # httptools, a response's head and body in one write
         ws="wsproto",
         access_log=False,
         log_level="warning",

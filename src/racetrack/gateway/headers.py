@@ -58,7 +58,19 @@ def tracing_id(headers: list[tuple[bytes, bytes]]) -> str:
             if 0 < len(text) <= MAX_TRACING_ID and text.isprintable():
                 return text
             break
-    return os.urandom(16).hex()  # as long as a uuid4 hex, without building a UUID
+    return new_tracing_id()
+
+
+def new_tracing_id() -> str:
+    """32 random hex digits (as long as a uuid4 hex); os.urandom is read for 256 ids at a time."""
+    if not _UNUSED_IDS:
+        digits = os.urandom(16 * 256).hex()
+        _UNUSED_IDS.extend(digits[start : start + 32] for start in range(0, len(digits), 32))
+    return _UNUSED_IDS.pop()
+
+
+_UNUSED_IDS: list[str] = []
+os.register_at_fork(after_in_child=_UNUSED_IDS.clear)  # a forked child must not reuse the parent's ids
 
 
 def _without_auth_cookie(value: bytes) -> bytes | None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httptools
 
 MAX_IDLE_PER_HOST = 512
+MAX_KEYS = 10_000  # parsed replica addresses kept
 PAUSE_ABOVE_BYTES = 256 * 1024  # stop reading from the job while this much body waits for the caller
 
 
@@ -133,6 +134,7 @@ class Response:
 class _Connection(asyncio.Protocol):
     def __init__(self, pool: Pool, key: tuple[str, int]) -> None:
         self.pool, self.key = pool, key
+        self.loop = asyncio.get_running_loop()  # once here: each lookup costs a getpid() syscall
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.head: asyncio.Future[Response] | None = None
@@ -217,6 +219,16 @@ class Pool:
     def __init__(self, connect_timeout: float = 5.0) -> None:
         self.idle: dict[tuple[str, int], list[_Connection]] = {}
         self.connect_timeout = connect_timeout
+        self.keys: dict[str, tuple[str, int]] = {}  # base URL -> (host, port), parsed once
+
+    def key_for(self, base_url: str) -> tuple[str, int]:
+        """(host, port) of a replica's base URL; ConnectFailed when it is not plain http."""
+        key = self.keys.get(base_url)
+        if key is None:
+            if len(self.keys) >= MAX_KEYS:
+                self.keys.clear()
+            key = self.keys[base_url] = _host_port(base_url)
+        return key
 
     def release(self, connection: _Connection) -> None:
         idle = self.idle.setdefault(connection.key, [])
@@ -256,7 +268,7 @@ class Pool:
         """Send one request to the replica at `base_url` (http://host:port); returns once its head arrived.
 
         `headers` must not hold Host, Content-Length or Transfer-Encoding: they are set here."""
-        key = _host_port(base_url)
+        key = self.key_for(base_url)
         connection = self._take_idle(key)
         if connection is not None:
             try:
@@ -278,7 +290,7 @@ class Pool:
         body: bytes | AsyncIterator[bytes],
         timeout: float,
     ) -> Response:
-        loop = asyncio.get_running_loop()
+        loop = connection.loop
         transport = connection.transport
         assert transport is not None
         connection.received = False
