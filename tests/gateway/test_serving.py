@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from racetrack.gateway.headers import tracing_id
 from racetrack.gateway.serving import HeadHolder
@@ -24,10 +25,18 @@ class FakeTransport:
         return self.closed
 
 
-def test_head_and_body_in_one_write() -> None:
-    async def scenario() -> None:
+def with_holder(scenario: Callable[[FakeTransport, HeadHolder], Awaitable[None]]) -> None:
+    """Run `scenario` on an event loop with a holder over a fresh fake transport."""
+
+    async def main() -> None:
         transport = FakeTransport()
-        holder = HeadHolder(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+        await scenario(transport, HeadHolder(transport, asyncio.get_running_loop()))  # type: ignore[arg-type]
+
+    asyncio.run(main())
+
+
+def test_head_and_body_in_one_write() -> None:
+    async def scenario(transport: FakeTransport, holder: HeadHolder) -> None:
         holder.write(b"head")
         assert transport.writes == []
         holder.write(b"body")
@@ -35,37 +44,37 @@ def test_head_and_body_in_one_write() -> None:
         await asyncio.sleep(0)
         assert transport.writes == [b"headbody", b"more"]
 
-    asyncio.run(scenario())
+    with_holder(scenario)
 
 
 def test_a_lone_head_leaves_at_the_end_of_the_iteration() -> None:
-    async def scenario() -> None:
-        transport = FakeTransport()
-        holder = HeadHolder(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+    async def scenario(transport: FakeTransport, holder: HeadHolder) -> None:
         holder.write(b"head")
         await asyncio.sleep(0)
         assert transport.writes == [b"head"]
         holder.write(b"chunk")
         assert transport.writes == [b"head", b"chunk"]
 
-    asyncio.run(scenario())
+    with_holder(scenario)
 
 
-def test_close_sends_the_head_first_and_a_lost_connection_gets_nothing() -> None:
-    async def scenario() -> None:
-        transport = FakeTransport()
-        holder = HeadHolder(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+def test_close_sends_the_head_first() -> None:
+    async def scenario(transport: FakeTransport, holder: HeadHolder) -> None:
         holder.write(b"head")
         holder.close()
         assert transport.writes == [b"head"] and transport.closed
-        lost = FakeTransport()
-        holder = HeadHolder(lost, asyncio.get_running_loop())  # type: ignore[arg-type]
-        holder.write(b"head")
-        lost.closed = True
-        await asyncio.sleep(0)
-        assert lost.writes == []
 
-    asyncio.run(scenario())
+    with_holder(scenario)
+
+
+def test_a_lost_connection_gets_nothing_more() -> None:
+    async def scenario(transport: FakeTransport, holder: HeadHolder) -> None:
+        holder.write(b"head")
+        transport.closed = True
+        await asyncio.sleep(0)
+        assert transport.writes == []
+
+    with_holder(scenario)
 
 
 def test_generated_tracing_ids_differ() -> None:
