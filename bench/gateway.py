@@ -34,6 +34,7 @@ BODY = b'{"x": 20, "y": 5}'
 DIRECT_PATH = f"/pub/job/{NAME}/{VERSION}/api/v1/perform"
 GATEWAY_PATH = f"/pub/job/{NAME}/latest/api/v1/perform"
 TURN_S = 1
+TARGET_CONNECTIONS = 16  # the issue's throughput and p50 targets are for 16 connections
 LUA = """\
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -258,6 +259,22 @@ def measure(
         plane.shutdown()
 
 
+def verdict(count: int, direct: Summary, through: Summary) -> str:
+    """One line per connection count; the issue's targets are checked at TARGET_CONNECTIONS only."""
+    ratio = through.calls_per_s / direct.calls_per_s
+    added = through.p50_ms - direct.p50_ms
+    line = f"- {count} connection(s): through the gateway **{ratio:.2f}x** the direct calls/s"
+    if count == TARGET_CONNECTIONS:
+        line += (
+            f" (target ≥ 0.50x: {'met' if ratio >= 0.5 else '**NOT met**'}; stretch ≥ 0.75x: "
+            f"{'met' if ratio >= 0.75 else 'not met'}); p50 **{added:+.2f} ms** (target ≤ +0.5 ms: "
+            f"{'met' if added <= 0.5 else '**NOT met**'});"
+        )
+    else:
+        line += f", p50 **{added:+.2f} ms** (for orientation: the targets are for {TARGET_CONNECTIONS});"
+    return line + f" gateway CPU **{through.gateway_cpu_us:.0f} µs** per call."
+
+
 def write_lua(directory: Path, name: str, headers: dict[str, str]) -> Path:
     lines = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items())
     script = directory / f"gateway-{name}.lua"
@@ -336,15 +353,7 @@ def render(
                 f"| {summary.p99_ms:.2f} | {gateway_cpu} | {summary.job_cpu_us:.0f} "
                 f"| {summary.foreign_pct:.0f}% |"
             )
-        ratio = through.calls_per_s / direct.calls_per_s
-        added = through.p50_ms - direct.p50_ms
-        verdicts.append(
-            f"- {count} connection(s): through the gateway **{ratio:.2f}x** the direct calls/s "
-            f"(target ≥ 0.50x: {'met' if ratio >= 0.5 else '**NOT met**'}; stretch ≥ 0.75x: "
-            f"{'met' if ratio >= 0.75 else 'not met'}); p50 **{added:+.2f} ms** (target ≤ +0.5 ms: "
-            f"{'met' if added <= 0.5 else '**NOT met**'}); "
-            f"gateway CPU **{through.gateway_cpu_us:.0f} µs** per call."
-        )
+        verdicts.append(verdict(count, direct, through))
     return "\n".join([*lines, "", *verdicts])
 
 
