@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol, writing each response's head together with the body that follows it.
+"""uvicorn's httptools protocol, writing each response's head together with the body that follows it; the
+standalone gateway and the control plane (which mounts the gateway at /pub) serve through it.
 
 uvicorn writes a response head and its body with two `transport.write` calls: two syscalls and two TCP
 segments, so the caller is woken twice per answer. Here the head waits for the next write (the body, in the

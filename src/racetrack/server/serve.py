@@ -14,6 +14,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def run(config: ServerConfig) -> None:
     import uvicorn
 
+    from racetrack.gateway.serving import GatewayHttpProtocol
     from racetrack.server.app import create_app
     from racetrack.server.listen import bind, plan
     from racetrack.server.state import open_state
@@ -37,7 +38,10 @@ def run(config: ServerConfig) -> None:
         Path(config.data_dir),
         state.infra.name,
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=True, log_config=None))
+    # GatewayHttpProtocol: httptools, each response's head and body in one write (the /pub calls above all)
+    server = uvicorn.Server(
+        uvicorn.Config(app, http=GatewayHttpProtocol, log_level="info", access_log=True, log_config=None)
+    )
     server.run(sockets=sockets)
     if state.deployer.active:
         logging.getLogger("racetrack.server").warning(
