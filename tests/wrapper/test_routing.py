@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -28,15 +29,24 @@ async def _other(hit: object) -> int:
     return 201
 
 
+async def _v2(template: str, hit: object) -> int:
+    return 202
+
+
+def v2_route(path: str, regex: str, method: str) -> SimpleNamespace:
+    """What Patterns reads of a FastAPI route: its template, regex and methods."""
+    return SimpleNamespace(path=path, path_regex=re.compile(regex), methods={method})
+
+
 def table() -> RouteTable:
     routes = RouteTable()
     routes.add(("/api/v1/perform",), Route(_handler, POST))
     routes.add(("/live",), Route(_handler, GET))
     v2 = (
-        (re.compile(r"^/items/(?P<id>[^/]+)$"), frozenset({"GET"})),
-        (re.compile(r"^/items/(?P<x>[^/]+)$"), frozenset({"POST"})),
+        v2_route("/items/{id}", r"^/items/(?P<id>[^/]+)$", "GET"),
+        v2_route("/items/{id}", r"^/items/(?P<id>[^/]+)$", "POST"),
     )
-    routes.below.append(Patterns("/api/v1", v2, _other))
+    routes.below.append(Patterns.of("/api/v1", v2, _v2))
     routes.below.append(Under("/api/v1/files", Route(_other, GET)))
     routes.below.append(Under("/api/v1/webview", Route(_handler, ANY), itself=False))
     return routes
@@ -75,7 +85,8 @@ def test_unknown_paths_are_404(path):
 
 def test_prefixes_and_patterns_in_order():
     routes = table()
-    assert routes.resolve("/api/v1/items/7", "POST").handler is _other
+    v2 = routes.resolve("/api/v1/items/7", "POST").handler
+    assert v2.func is _v2 and v2.args == ("/items/{id}",)  # type: ignore[attr-defined]
     assert routes.resolve("/api/v1/files", "GET").handler is _other
     assert routes.resolve("/api/v1/files/deep/er.txt", "GET").handler is _other
     assert routes.resolve("/api/v1/webview/anything", "PATCH").handler is _handler

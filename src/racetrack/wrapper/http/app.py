@@ -46,7 +46,6 @@ from racetrack.wrapper.http.routing import (
     Route,
     RouteTable,
     Under,
-    path_regexes,
     pub_prefix,
     split_prefix,
 )
@@ -227,8 +226,8 @@ class JobApp:
             )
             table.add((call.url,), Route(functools.partial(self._call, call), POST))
         if job.endpoints_v2 is not None:
-            regexes = path_regexes(job.endpoints_v2.routes)
-            table.below.append(Patterns(API, regexes, functools.partial(self._serve_v2, job.endpoints_v2)))
+            serve_v2 = functools.partial(self._serve_v2, job.endpoints_v2)
+            table.below.append(Patterns.of(API, job.endpoints_v2.routes, serve_v2))
         webview = job.webview
         if webview is not None:
             table.add((WEBVIEW,), Route(self._webview_root, ANY))
@@ -417,12 +416,11 @@ class JobApp:
     async def _raise_not_ready(self, hit: Hit) -> int:
         raise self._not_ready()
 
-    async def _serve_v2(self, v2: EndpointsV2, hit: Hit) -> int:
-        """A call to an auxiliary_endpoints_v2() route, served by its FastAPI app."""
+    async def _serve_v2(self, v2: EndpointsV2, template: str, hit: Hit) -> int:
+        """A call to the auxiliary_endpoints_v2() route `template`, served by its FastAPI app."""
         scope = hit.scope
         child = {**scope, "root_path": scope.get("root_path", "") + hit.prefix + API}
-        route = v2.route_for(child)
-        metrics = self.metrics.for_endpoint(getattr(route, "path", None) or hit.path)
+        metrics = self.metrics.for_endpoint(template)
         started_at = self.metrics.call_started(metrics)
         tagged = _TaggedSend(hit.send, hit.request_id)
         context_token = self.request_context.set(Request(scope, hit.receive))

@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.routing import BaseRoute, Match
-from starlette.types import Scope
+from starlette.routing import BaseRoute
 
 from racetrack.protocol import API_PREFIX
 from racetrack.wrapper.contract.encoding import encode_result
@@ -31,14 +30,6 @@ class EndpointsV2:
 
     app: Any
     routes: list[BaseRoute]
-
-    def route_for(self, scope: Scope) -> BaseRoute | None:
-        """The route serving `scope` (path and method); the route table has checked that one exists."""
-        for route in self.routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return route
-        return None
 
     def openapi_paths(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The paths (under /api/v1) and component schemas of FastAPI's document for these routes; their

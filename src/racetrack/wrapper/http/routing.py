@@ -3,6 +3,7 @@ serves a path and whether the method is allowed; every 404 and 405 of the job's 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -77,19 +78,35 @@ class Under:
 
 @dataclass(frozen=True)
 class Patterns:
-    """Routes with path parameters below `base` (`auxiliary_endpoints_v2()`): each regex (matched against the
-    path after `base`) with its methods; a path several of them match is allowed their methods together."""
+    """Routes with path parameters below `base` (`auxiliary_endpoints_v2()`): one route per path template,
+    allowed the methods of every route declared with that template, tried in order."""
 
     base: str
-    regexes: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
-    handler: Handler
+    templates: tuple[tuple[re.Pattern[str], Route], ...]  # matched against the path after `base`
+
+    @classmethod
+    def of(cls, base: str, routes: Iterable[Any], handler: Callable[[str, Hit], Awaitable[int]]) -> Patterns:
+        """From Starlette routes (`path`, `path_regex`, `methods`); `handler` gets the matched template."""
+        grouped: dict[str, tuple[re.Pattern[str], set[str]]] = {}
+        for route in routes:
+            if getattr(route, "path_regex", None) is not None:
+                grouped.setdefault(route.path, (route.path_regex, set()))[1].update(route.methods or ())
+        return cls(
+            base,
+            tuple(
+                (regex, Route(functools.partial(handler, template), frozenset(methods)))
+                for template, (regex, methods) in grouped.items()
+            ),
+        )
 
     def route_for(self, path: str) -> Route | None:
         if not path.startswith(self.base + "/"):
             return None
         rest = path[len(self.base) :]
-        methods = frozenset().union(*(m for regex, m in self.regexes if regex.match(rest)))
-        return Route(self.handler, methods) if methods else None
+        for regex, route in self.templates:
+            if regex.match(rest):
+                return route
+        return None
 
 
 @dataclass
@@ -121,12 +138,3 @@ class RouteTable:
             elif (route := entry.route_for(path)) is not None:
                 return route
         return None
-
-
-def path_regexes(routes: Iterable[Any]) -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
-    """(path regex, methods) of Starlette routes, as `Patterns` takes them."""
-    return tuple(
-        (route.path_regex, frozenset(route.methods or ()))
-        for route in routes
-        if getattr(route, "path_regex", None) is not None
-    )
