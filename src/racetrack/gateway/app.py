@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -24,7 +25,7 @@ from racetrack.gateway.errors import (
 from racetrack.gateway.headers import TRACING, caller_token, tracing_id
 from racetrack.gateway.metrics import GatewayMetrics, endpoint_label
 from racetrack.gateway.openapi import openapi_document
-from racetrack.gateway.proxy import Proxy
+from racetrack.gateway.proxy import Answer, AsgiAnswer, Proxy
 from racetrack.protocol import PUB_PREFIXES
 
 Scope = dict[str, Any]
@@ -35,11 +36,17 @@ JOB_KINDS = (b"/job/", b"/fatman/")
 PUB = "/pub"
 
 
-async def send_json(send: Send, status: int, payload: Any, request_id: str | None = None) -> None:
+def json_answer(payload: Any, request_id: str | None = None) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The headers and body of a JSON answer of the gateway's own."""
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if request_id:
         headers.append((TRACING, request_id.encode()))
+    return headers, body
+
+
+async def send_json(send: Send, status: int, payload: Any, request_id: str | None = None) -> None:
+    headers, body = json_answer(payload, request_id)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -70,6 +77,55 @@ def split_job_path(raw: bytes) -> tuple[str, str, bytes]:
     return unquote(parts[0].decode("latin-1")), unquote(parts[1].decode("latin-1")), rest
 
 
+@dataclass(slots=True)
+class JobCall:
+    """A caller's request to a job, as the gateway needs it: from an ASGI scope, or from the HTTP protocol's
+    direct path (docs/gateway.md, "Speed")."""
+
+    method: str
+    path: str  # as the caller asked, for messages
+    rest: bytes  # the raw path after /job/ or /fatman/: name/version/...
+    query: bytes
+    headers: list[tuple[bytes, bytes]]
+    client: str | None
+    scheme: str
+    pub_prefix: str
+
+    @classmethod
+    def from_scope(cls, scope: Scope, rest: bytes) -> JobCall:
+        client = scope.get("client")
+        return cls(
+            scope["method"],
+            scope["path"],
+            rest,
+            scope.get("query_string") or b"",
+            scope["headers"],
+            client[0] if client else None,
+            scope.get("scheme", "http"),
+            scope.get("root_path") or PUB,
+        )
+
+
+async def request_body(receive: Receive) -> bytes | AsyncIterator[bytes]:
+    """The request body: whole when it came in one message, else streamed as it comes."""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if message.get("more_body"):
+        return _rest_of_body(body, receive)
+    return body
+
+
+async def _rest_of_body(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
+    yield first
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        yield message.get("body", b"")
+        if not message.get("more_body"):
+            return
+
+
 class GatewayApp:
     """Route /pub calls; background work (async tasks) starts with the first request or `startup()`."""
 
@@ -89,6 +145,10 @@ class GatewayApp:
             self._started = asyncio.ensure_future(self.tasks.start())
         await self._started
 
+    @property
+    def started(self) -> bool:
+        return self._started is not None and self._started.done()
+
     async def shutdown(self) -> None:
         await self.tasks.stop()
         self.proxy.close()
@@ -99,7 +159,7 @@ class GatewayApp:
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
-        if self._started is None or not self._started.done():
+        if not self.started:
             await self.startup()
         raw = gateway_path(scope)
         if kind == "websocket":
@@ -108,7 +168,9 @@ class GatewayApp:
             await proxy_websocket(self, scope, receive, send, raw)
             return
         if raw.startswith(JOB_KINDS):
-            await self.job_call(scope, receive, send, raw.split(b"/", 2)[2])
+            body = await request_body(receive)
+            answer = AsgiAnswer(send, receive, watch_disconnect=isinstance(body, bytes))
+            await self.job_call(JobCall.from_scope(scope, raw.split(b"/", 2)[2]), body, answer)
             return
         request_id = tracing_id(scope["headers"])
         try:
@@ -138,36 +200,28 @@ class GatewayApp:
         self.metrics.known_replicas(decision.job.name, decision.job.version, len(decision.job.replicas))
         return decision
 
-    async def job_call(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
+    async def job_call(self, call: JobCall, body: bytes | AsyncIterator[bytes], answer: Answer) -> None:
         """/pub/job/{name}/{version}{rest}: authorize, forward, count."""
         started = time.perf_counter()
-        request_id = tracing_id(scope["headers"])
+        request_id = tracing_id(call.headers)
         status, name, version, endpoint = 500, "", "", ""
         try:
-            name, version, rest = split_job_path(raw)
+            name, version, rest = split_job_path(call.rest)
             endpoint = unquote(rest.decode("latin-1"))
-            decision = await self.authorize(name, version, endpoint, caller_token(scope["headers"]))
+            decision = await self.authorize(name, version, endpoint, caller_token(call.headers))
             job = decision.job
             version = job.version
             target = f"{PUB_PREFIXES[0]}/{job.name}/{job.version}".encode() + rest
-            if scope.get("query_string"):
-                target += b"?" + scope["query_string"]
-            status = await self.proxy.forward(
-                scope, receive, send, decision, target, request_id, self.pub_prefix(scope)
-            )
+            if call.query:
+                target += b"?" + call.query
+            status = await self.proxy.forward(call, body, decision, target, request_id, answer)
         except GatewayError as exc:
             status = exc.status
             if status >= 500:  # the gateway's own failures; the jobs log their calls themselves
-                log.warning(
-                    "%s %s: %d %s, tracing_id=%s", scope["method"], scope["path"], status, exc, request_id
-                )
-            await send_error(send, exc, request_id)
+                log.warning("%s %s: %d %s, tracing_id=%s", call.method, call.path, status, exc, request_id)
+            await answer.whole(status, *json_answer(exc.body(request_id), request_id))
         finally:
             self.metrics.call(name, version, endpoint_label(endpoint), status, time.perf_counter() - started)
-
-    @staticmethod
-    def pub_prefix(scope: Scope) -> str:
-        return scope.get("root_path") or PUB
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -53,7 +53,7 @@ def gateway(
     import uvicorn
 
     from racetrack.gateway.app import gateway_app
-    from racetrack.gateway.serving import GatewayHttpProtocol
+    from racetrack.gateway.serving import gateway_protocol
 
     try:
         secret = read_secret(secret_file)
@@ -87,12 +87,13 @@ def gateway(
     logging.getLogger("racetrack.gateway").info(
         "gateway on http://%s:%d/pub, authorizing with %s", host, port, config.control_plane
     )
+    app = gateway_app(config)
     uvicorn.run(
-        gateway_app(config),
+        app,
         host=host,
         port=port,
         loop="uvloop",
-        http=GatewayHttpProtocol,  # httptools, a response's head and body in one write
+        http=gateway_protocol(app),  # httptools; job calls answered directly, head and body in one write
         ws="wsproto",
         access_log=False,
         log_level="warning",

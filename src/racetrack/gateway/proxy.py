@@ -9,7 +9,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from racetrack.gateway.auth import Decision, JobTarget
 from racetrack.gateway.errors import JobTimeout, NoReplicaAnswered
@@ -24,11 +24,56 @@ from racetrack.gateway.upstream import (
 )
 from racetrack.protocol import gateway_token
 
+if TYPE_CHECKING:
+    from racetrack.gateway.app import JobCall
+
 Receive = Any
 Send = Any
+Headers = list[tuple[bytes, bytes]]
 NOT_TAKEN = ("shutting_down", "not_ready")  # the wrapper's 503 error types for a call it did not run
 AVOID_SECONDS = 5.0  # a replica that did not take a call is tried last for this long
 SMALL_BODY = 64 * 1024
+
+
+class Answer(Protocol):
+    """Where a job call's answer goes: ASGI messages (`AsgiAnswer`) or the caller's connection itself
+    (`racetrack.gateway.serving`)."""
+
+    async def whole(self, status: int, headers: Headers, body: bytes) -> None:
+        """An answer whose body is all there."""
+
+    async def streamed(self, status: int, headers: Headers, response: Response) -> None:
+        """An answer whose body is relayed as the job sends it; `response.close()` when the caller left."""
+
+
+class AsgiAnswer:
+    """An answer sent as ASGI messages; `watch_disconnect` when `receive` is free to watch for the caller
+    leaving (its body is read)."""
+
+    def __init__(self, send: Send, receive: Receive, watch_disconnect: bool) -> None:
+        self.send, self.receive, self.watch_disconnect = send, receive, watch_disconnect
+
+    async def whole(self, status: int, headers: Headers, body: bytes) -> None:
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+        await self.send({"type": "http.response.body", "body": body})
+
+    async def streamed(self, status: int, headers: Headers, response: Response) -> None:
+        send = self.send
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        watcher = None
+        if self.watch_disconnect:
+            watcher = asyncio.ensure_future(_disconnected(self.receive, response))
+        try:
+            async for chunk in response.chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except UpstreamError:
+            response.close()  # the caller sees a cut-off body, as the job cut it
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
 
 
 class Proxy:
@@ -50,16 +95,16 @@ class Proxy:
         return token
 
     def job_headers(
-        self, scope: dict[str, Any], decision: Decision, request_id: str
-    ) -> list[tuple[bytes, bytes]]:
-        client = scope.get("client")
+        self,
+        headers: Headers,
+        decision: Decision,
+        request_id: str,
+        client_host: str | None = None,
+        scheme: str = "http",
+    ) -> Headers:
+        """The headers the job gets for a caller's `headers`."""
         return job_request_headers(
-            scope["headers"],
-            request_id,
-            decision.caller,
-            self.token_for(decision.job),
-            client[0] if client else None,
-            scope.get("scheme", "http"),
+            headers, request_id, decision.caller, self.token_for(decision.job), client_host, scheme
         )
 
     async def send_request(
@@ -131,64 +176,32 @@ class Proxy:
 
     async def forward(
         self,
-        scope: dict[str, Any],
-        receive: Receive,
-        send: Send,
+        call: JobCall,
+        body: bytes | AsyncIterator[bytes],
         decision: Decision,
         target: bytes,
         request_id: str,
-        pub_prefix: str,
+        answer: Answer,
     ) -> int:
         """Send the caller's request to the job and relay the answer; returns the status relayed."""
         job = decision.job
-        message = await receive()
-        body: bytes | AsyncIterator[bytes] = message.get("body", b"")
-        streamed_in = bool(message.get("more_body"))
-        if streamed_in:
-            body = _rest_of_body(body, receive)  # type: ignore[arg-type]
-        headers = self.job_headers(scope, decision, request_id)
+        headers = self.job_headers(call.headers, decision, request_id, call.client, call.scheme)
         response, _ = await self.send_request(
-            job, decision.caller, scope["method"], target, headers, body, self.timeout
+            job, decision.caller, call.method, target, headers, body, self.timeout
         )
-        job_base = f"{pub_prefix}/job/{job.name}/{job.version}"
+        job_base = f"{call.pub_prefix}/job/{job.name}/{job.version}"
         out_headers = caller_response_headers(
-            response.headers, request_id, job.replicas, job_base, pub_prefix
+            response.headers, request_id, job.replicas, job_base, call.pub_prefix
         )
         complete = response.complete_body()
-        await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
         if complete is not None:
-            await send({"type": "http.response.body", "body": complete})
-            return response.status
-        await self._stream(response, receive, send, watch_disconnect=not streamed_in)
+            await answer.whole(response.status, out_headers, complete)
+        else:
+            await answer.streamed(response.status, out_headers, response)
         return response.status
-
-    async def _stream(self, response: Response, receive: Receive, send: Send, watch_disconnect: bool) -> None:
-        watcher = asyncio.ensure_future(_disconnected(receive, response)) if watch_disconnect else None
-        try:
-            async for chunk in response.chunks():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        except UpstreamError:
-            response.close()  # the caller sees a cut-off body, as the job cut it
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
 
     def close(self) -> None:
         self.pool.close()
-
-
-async def _rest_of_body(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
-    yield first
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return
-        yield message.get("body", b"")
-        if not message.get("more_body"):
-            return
 
 
 async def _disconnected(receive: Receive, response: Response) -> None:

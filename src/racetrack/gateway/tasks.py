@@ -241,8 +241,7 @@ class TaskService:
                 decision = Decision(
                     (await self.auth.check(task.job_name, task.job_version, "/health", "")).job, task.owner
                 )
-            headers = [*task.request_headers]
-            headers = self.proxy.job_headers({"headers": headers}, decision, request_id)
+            headers = self.proxy.job_headers([*task.request_headers], decision, request_id)
             response, _ = await self.proxy.send_request(
                 decision.job,
                 decision.caller,

@@ -69,7 +69,11 @@ async def proxy_websocket(app: Any, scope: dict[str, Any], receive: Any, send: A
     target = f"{PUB_PREFIXES[0]}/{job.name}/{job.version}{rest.decode('latin-1')}"
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
-    headers = [h for h in app.proxy.job_headers(scope, decision, request_id) if h[0] not in WS_HEADERS]
+    client = scope.get("client")
+    forwarded = app.proxy.job_headers(
+        scope["headers"], decision, request_id, client[0] if client else None, scope.get("scheme", "http")
+    )
+    headers = [h for h in forwarded if h[0] not in WS_HEADERS]
     ws = WSConnection(ConnectionType.CLIENT)
     writer.write(
         ws.send(

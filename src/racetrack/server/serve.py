@@ -14,7 +14,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def run(config: ServerConfig) -> None:
     import uvicorn
 
-    from racetrack.gateway.serving import GatewayHttpProtocol
+    from racetrack.gateway.serving import gateway_protocol
     from racetrack.server.app import create_app
     from racetrack.server.listen import bind, plan
     from racetrack.server.state import open_state
@@ -38,9 +38,10 @@ def run(config: ServerConfig) -> None:
         Path(config.data_dir),
         state.infra.name,
     )
-    # GatewayHttpProtocol: httptools, each response's head and body in one write (the /pub calls above all)
+    # httptools, each response's head and body in one write; /pub job calls answered by the protocol itself
+    protocol = gateway_protocol(app.pub)
     server = uvicorn.Server(
-        uvicorn.Config(app, http=GatewayHttpProtocol, log_level="info", access_log=True, log_config=None)
+        uvicorn.Config(app, http=protocol, log_level="info", access_log=True, log_config=None)
     )
     server.run(sockets=sockets)
     if state.deployer.active:
