@@ -140,3 +140,32 @@ def test_recent_allow_survives_a_control_plane_outage_for_stale_ttl_only() -> No
             await auth.check("adder", "latest", "/", "other-token")  # never seen: no decision to reuse
 
     asyncio.run(scenario())
+
+
+def test_a_pooled_connection_closed_under_the_pool_is_replaced_by_a_fresh_one() -> None:
+    """uvloop refuses a write on a handle the job closed before connection_lost arrived: the call goes out
+    on a new connection instead of failing (seen when a Swarm replica was killed under load)."""
+    from racetrack.gateway.upstream import Pool
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    async def main() -> None:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        pool = Pool()
+        first = await pool.request(url, "GET", b"/", [], b"", 5)
+        assert first.complete_body() == b"ok"
+        [idle] = next(iter(pool.idle.values()))
+
+        def closed_handle(data: bytes) -> None:
+            raise RuntimeError("unable to perform operation on <TCPTransport closed=True>")
+
+        idle.transport.write = closed_handle  # type: ignore[method-assign, union-attr]
+        second = await pool.request(url, "GET", b"/", [], b"", 5)
+        assert second.complete_body() == b"ok" and idle.closed
+        pool.close()
+        server.close()
+
+    asyncio.run(main())

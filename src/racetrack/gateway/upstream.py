@@ -303,10 +303,10 @@ class Pool:
             if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
                 lines += [b"content-length: ", str(len(body)).encode(), b"\r\n"]
             lines += [b"\r\n", body]
-            transport.write(b"".join(lines))
+            _send(connection, b"".join(lines))
         else:
             lines.append(b"transfer-encoding: chunked\r\n\r\n")
-            transport.write(b"".join(lines))
+            _send(connection, b"".join(lines))
             sender = asyncio.ensure_future(_send_chunks(transport, body))
             sender.add_done_callback(lambda task: task.cancelled() or task.exception())
         timer = loop.call_later(timeout, _expire, head, timeout)
@@ -341,6 +341,16 @@ async def _send_chunks(transport: asyncio.Transport, body: AsyncIterator[bytes])
             transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
     if not transport.is_closing():
         transport.write(b"0\r\n\r\n")
+
+
+def _send(connection: _Connection, data: bytes) -> None:
+    """Write a request; ConnectFailed (nothing was sent) when the connection is already gone."""
+    try:
+        connection.transport.write(data)  # type: ignore[union-attr]
+    except RuntimeError as exc:  # uvloop: the job closed it and connection_lost is still on its way
+        connection.closed = True
+        where = connection.host_header.decode()
+        raise ConnectFailed(f"the connection to {where} closed before the request went out: {exc}") from None
 
 
 def _expire(head: asyncio.Future[Response], timeout: float) -> None:
