@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from racetrack.gateway.proxy import Headers
 from racetrack.gateway.upstream import Response, UpstreamError
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ log = logging.getLogger("racetrack.gateway")
 DIRECT_PREFIXES = (b"/pub/job/", b"/pub/fatman/")
 DIRECT_MAX_BODY = 64 * 1024  # larger request bodies are streamed to the job through the ASGI cycle
 NO_BODY_STATUSES = frozenset({204, 304})
-Headers = list[tuple[bytes, bytes]]
 
 
 class HeadHolder:
@@ -208,11 +208,10 @@ class GatewayHttpProtocol(HttpToolsProtocol):
             if not answer.started:
                 body = b"Internal Server Error"
                 answer.whole_now(500, [(b"content-type", b"text/plain; charset=utf-8")], body)
-            elif not cycle.response_complete:
-                self.transport.close()
         finally:
-            if not cycle.response_complete and answer.started:
+            if not cycle.response_complete:  # cut off (caller or job gone, or cancelled): end the connection
                 cycle.response_complete = True
+                self.transport.close()
 
     def finish(self, cycle: DirectCycle, status: int) -> None:
         """The answer is written: log it as uvicorn would, then keep the connection or close it."""
