@@ -160,6 +160,17 @@ def _ready(http: httpx.Client, url: str) -> bool:
         return False
 
 
+def test_a_container_removed_while_listing_is_left_out(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine listed a container that was gone when inspected (a replacement finishing): no error."""
+    from racetrack.deploy.registry import job_containers
+
+    real_listing = engine.api.containers
+    gone = {"Id": "0" * 64}  # what the listing said a moment before the container was removed
+    listing = lambda *args, **kwargs: [*real_listing(*args, **kwargs), gone]  # noqa: E731
+    monkeypatch.setattr(engine.api, "containers", listing)
+    assert job_containers(engine, "no-such-job-anywhere") == []
+
+
 def test_a_job_whose_init_raises_is_removed_and_the_old_version_kept(lifecycle: JobRepo, engine: Any) -> None:
     deploy(lifecycle)
     [old] = listed(lifecycle.name)

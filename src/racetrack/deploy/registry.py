@@ -99,9 +99,11 @@ def _live_port(attrs: dict) -> str | None:
 
 
 def job_containers(client: docker.DockerClient, name: str | None = None) -> list[Container]:
-    """Containers of deployed jobs (stopped ones too), optionally of one job only."""
+    """Containers of deployed jobs (stopped ones too), optionally of one job only.
+
+    One removed between the engine's listing and its inspection (a replacement finishing) is left out."""
     filters = [f"{DEPLOYMENT_LABEL}=docker"] + ([f"{NAME_LABEL}={name}"] if name else [])  # not Swarm tasks
-    return client.containers.list(all=True, filters={"label": filters})
+    return client.containers.list(all=True, filters={"label": filters}, ignore_removed=True)
 
 
 def deployments(client: docker.DockerClient, name: str | None = None) -> list[Deployment]:
