@@ -144,8 +144,21 @@ def test_runtime_secrets_reach_the_job_not_any_inspect(
     assert not any(TOKEN in line for line in lines)
 
     mine = {"label": [f"racetrack.job.name={manifest.name}"]}
-    swarm.deploy(replace(spec, force=True), Silent())  # a new secret; the old one is removed
-    [kept] = engine.api.secrets(filters=mine)
+    swarm.deploy(replace(spec, force=True), Silent())  # a new secret; the first one stays for a rollback
+    rolled = engine.api.inspect_service(service["ID"])
+    assert rolled["UpdateStatus"]["State"] == "completed"  # deploy returned once Swarm ended the rollover
+    [first_secret] = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+    both = engine.api.secrets(filters=mine)
+    assert len(both) == 2
+    [kept] = [secret for secret in both if secret["Spec"]["Name"] == first_secret["SecretName"]]
+    rollback = ["docker", "service", "rollback", "--detach", service["ID"]]
+    subprocess.run(rollback, check=True, capture_output=True)
+    _until(
+        lambda: (engine.api.inspect_service(service["ID"]).get("UpdateStatus") or {}).get("State")
+        == "rollback_completed",
+        90,
+        "Swarm rolling back to the first spec (its secret still there)",
+    )
 
     revoked = replace(spec, force=True, secret_env={**secret_env, "MODEL_TOKEN": "revoked"})
     with pytest.raises(StartFailed, match="the model registry refused MODEL_TOKEN"):

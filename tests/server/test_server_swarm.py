@@ -175,7 +175,8 @@ def test_swarm_server_rolls_over_and_survives_a_killed_task_under_load(
 
     assert learned < 60, learned
     labels = {"label": [f"racetrack.job.name={job_name}"]}
-    assert len(engine.api.secrets(filters=labels)) == 1  # the runtime secrets, as one Docker secret
+    # the runtime secrets as one Docker secret per spec: the rollover's and the one Swarm can roll back to
+    assert len(engine.api.secrets(filters=labels)) == 2
 
     deleted = api(swarm_server, "DELETE", f"/job/{job_name}/{listed['version']}", token)
     assert deleted.status_code in (200, 202, 204), deleted.text

@@ -95,6 +95,8 @@ class SwarmTarget:
             reporter.phase(Phase.READY)
             reporter.step(f"waiting for {manifest.replicas} tasks to be healthy (/live says ready)")
             tasks = self._wait_converged(service_id, service.replicas, generation, spec.timeout)
+            if old is not None:
+                self._wait_update_completed(service_id, spec.timeout)
             reporter.done(f"{len(tasks)} tasks running")
             reporter.phase(Phase.SMOKE_TEST)
             url = tasks[0].url or ""
@@ -113,7 +115,9 @@ class SwarmTarget:
             if isinstance(error, DeployError) and not isinstance(error, StartFailed):
                 raise StartFailed(redact(str(error), spec.secret_env.values()), [], None) from None
             raise
-        self._prune_secrets(manifest.name, manifest.version, keep={secret["SecretName"]} if secret else set())
+        # the previous spec's secret stays while Swarm can roll back to that spec (`docker service rollback`)
+        kept = _secret_names(old) | ({secret["SecretName"]} if secret else set())
+        self._prune_secrets(manifest.name, manifest.version, keep=kept)
         return self._deployment(self.client.api.inspect_service(service_id))
 
     def list(self, name: str | None = None) -> builtins.list[JobDeployment]:
@@ -241,6 +245,26 @@ class SwarmTarget:
                     )
                 time.sleep(POLL_SECONDS)
 
+    def _wait_update_completed(self, service_id: str, timeout: float) -> None:
+        """Return once Swarm ends the rollover (its monitor period over); DeployError if it rolled back."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.client.api.inspect_service(service_id).get("UpdateStatus") or {}
+            state = status.get("State") or "completed"
+            if state == "completed":
+                return
+            if state not in ("updating",):
+                raise DeployError(
+                    f"Swarm stopped the rollover ({state}: {status.get('Message') or 'no reason given'}); "
+                    f"`docker service ps {service_id}` shows the tasks that failed"
+                )
+            if time.monotonic() > deadline:
+                raise DeployError(
+                    f"Swarm did not finish the rollover within {timeout:g} s (still {state}); deploy again "
+                    "with a larger --timeout"
+                )
+            time.sleep(POLL_SECONDS)
+
     def _fail_fast(self, task: Task, http: httpx.Client) -> None:
         """Raise when a starting task's job reports that it cannot load (its container is on this engine)."""
         url = task.url or self._local_url(task)
@@ -361,7 +385,9 @@ def _secret_names(service: dict[str, Any] | None) -> set[str]:
 
 
 def _force_update(service: dict[str, Any]) -> int:
-    return int(service["Spec"]["TaskTemplate"].get("ForceUpdate") or 0)
+    """The highest task generation of the service's spec and of the one before (a rollback swaps them)."""
+    specs = [service["Spec"], service.get("PreviousSpec") or {}]
+    return max(int((spec.get("TaskTemplate") or {}).get("ForceUpdate") or 0) for spec in specs)
 
 
 def _status(
