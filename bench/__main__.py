@@ -46,7 +46,9 @@ def run_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--servers", type=comma_list, help=f"servers to measure (default all): {', '.join(SERVERS)}"
     )
-    parser.add_argument("--output", type=Path, help=f"Markdown document to update (default {DEFAULT_DOC})")
+    parser.add_argument(
+        "--output", type=Path, help=f"Markdown document to update (default {DEFAULT_DOC}); '-' prints only"
+    )
     parser.add_argument("--json", type=Path, help="also write every raw sample to this JSON file")
     parser.add_argument(
         "--log-dir", type=Path, help="keep the servers' logs here (default: a temporary directory)"
@@ -103,8 +105,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     print("\n".join(target_rows(report)))
     output = args.output or (None if args.quick else DEFAULT_DOC)
     if output:
-        update_document(output, "run", render_run(report))
-        print(f"results written to {output}")
+        text = render_run(report)
+        if update_document(output, "run", text):
+            print(f"results written to {output}")
+        else:
+            print(text)
     if args.json:
         args.json.write_text(json.dumps(dataclasses.asdict(measurements) | {"skipped": skipped}, indent=1))
     missed = any("**NO**" in row for row in target_rows(report))
@@ -118,7 +123,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="builds per rebuild step (default 3)")
     parser.add_argument("--keep-images", action="store_true", help="keep the racetrack-bench job images")
     parser.add_argument(
-        "--output", type=Path, default=DEFAULT_DOC, help=f"document to update (default {DEFAULT_DOC})"
+        "--output",
+        type=Path,
+        default=DEFAULT_DOC,
+        help=f"document to update (default {DEFAULT_DOC}); '-' prints only",
     )
 
 
@@ -128,8 +136,9 @@ def build(args: argparse.Namespace, argv: list[str]) -> int:
     started = time.strftime("%Y-%m-%d %H:%M %Z")
     results = run_build_bench(args.sample.resolve(), args.repeats, args.keep_images, log=print)
     text = render_build(results, " ".join(["python -m bench", *argv]), machine.describe(REPO_ROOT), started)
-    update_document(args.output, "build", text)
     print(text)
+    if update_document(args.output, "build", text):
+        print(f"results written to {args.output}")
     return 0
 
 

@@ -409,8 +409,7 @@ def gateway_bench(args: argparse.Namespace, argv: list[str]) -> int:
         load_before,
     )
     print(text)
-    if str(args.output) != "-":
-        section = "gateway" if args.wrk_beside == "gateway" else "gateway-wrk-beside-job"
-        update_document(args.output, section, text)
+    section = "gateway" if args.wrk_beside == "gateway" else "gateway-wrk-beside-job"
+    if update_document(args.output, section, text):
         print(f"results written to {args.output}")
     return 0

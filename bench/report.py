@@ -200,8 +200,14 @@ def render_run(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def update_document(path: Path, section: str, text: str) -> None:
-    """Replace the `section` between its markers in `path` (creating the file or section when missing)."""
+STDOUT_ONLY = "-"  # as --output: print the results, write no document
+
+
+def update_document(path: Path, section: str, text: str) -> bool:
+    """Replace the `section` between its markers in `path` (creating the file or section when missing);
+    False, and nothing written, for the path '-'."""
+    if str(path) == STDOUT_ONLY:
+        return False
     begin, end = f"<!-- bench:{section}:begin -->", f"<!-- bench:{section}:end -->"
     block = f"{begin}\n{text.rstrip()}\n{end}"
     current = path.read_text() if path.exists() else DOC_HEADER
@@ -213,3 +219,4 @@ def update_document(path: Path, section: str, text: str) -> None:
         updated = current.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(updated)
+    return True

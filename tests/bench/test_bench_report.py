@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from bench.build import JOB_NAME, BuildResults, BuildStep, ImageInfo, pip_reran, render_build
 from bench.profile import parse_collapsed
 from bench.report import RunReport, render_run, target_rows, update_document
@@ -82,6 +83,13 @@ def test_update_document_replaces_only_its_section(tmp_path: Path) -> None:
     assert "second" in result and "first" not in result
     assert "builder" in result and result.endswith("notes after\n")
     assert result.startswith("# Benchmarks")
+
+
+def test_output_dash_writes_no_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert update_document(Path("-"), "run", "figures") is False
+    assert list(tmp_path.iterdir()) == []
+    assert update_document(tmp_path / "doc.md", "run", "figures") is True
 
 
 def test_profile_counts_self_and_inclusive_time_per_function() -> None:
