@@ -152,3 +152,38 @@ def test_logs_refuses_a_negative_tail_and_delete_help_tells_what_no_version_does
     negative = CliRunner().invoke(app, ["logs", "adder", "--tail", "-3"])
     assert negative.exit_code == 2 and "--tail" in negative.output
     assert "every version" in " ".join(CliRunner().invoke(app, ["delete", "--help"]).output.split())
+
+
+class _UpdateStatuses:
+    """A Docker API whose service reports the given update states, one per inspection."""
+
+    def __init__(self, *states: str) -> None:
+        self.states = list(states)
+        self.api = self
+
+    def inspect_service(self, service_id: str) -> dict:
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return {"ID": service_id, "UpdateStatus": {"State": state, "Message": f"update {state}"}}
+
+
+def test_a_rollover_is_done_once_swarm_says_completed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from racetrack.deploy.swarm import target
+
+    monkeypatch.setattr(target, "POLL_SECONDS", 0)
+    client = _UpdateStatuses("updating", "updating", "completed")
+    target.SwarmTarget(client)._wait_update_completed("svc", timeout=5)  # type: ignore[arg-type]
+    assert client.states == ["completed"]
+
+
+def test_a_rollover_swarm_rolled_back_is_a_failed_deploy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from racetrack.deploy.errors import DeployError
+    from racetrack.deploy.swarm import target
+
+    monkeypatch.setattr(target, "POLL_SECONDS", 0)
+    client = _UpdateStatuses("updating", "rollback_started")
+    stopped = r"Swarm stopped the rollover \(rollback_started: update rollback_started\)"
+    with pytest.raises(DeployError, match=stopped):
+        target.SwarmTarget(client)._wait_update_completed("svc", timeout=5)  # type: ignore[arg-type]
+    stuck = target.SwarmTarget(_UpdateStatuses("updating"))  # type: ignore[arg-type]
+    with pytest.raises(DeployError, match="did not finish the rollover within 0 s"):
+        stuck._wait_update_completed("svc", timeout=0)
