@@ -253,7 +253,7 @@ class SwarmTarget:
             state = status.get("State") or "completed"
             if state == "completed":
                 return
-            if state not in ("updating",):
+            if state != "updating":
                 raise DeployError(
                     f"Swarm stopped the rollover ({state}: {status.get('Message') or 'no reason given'}); "
                     f"`docker service ps {service_id}` shows the tasks that failed"
