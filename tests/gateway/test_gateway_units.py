@@ -7,11 +7,16 @@ import json
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from racetrack.gateway import metrics as metrics_module
 from racetrack.gateway.auth import Authorizer
 from racetrack.gateway.config import GatewayConfig
 from racetrack.gateway.errors import ControlPlaneUnavailable, JobNotFound, Unauthenticated
 from racetrack.gateway.headers import caller_token, job_request_headers, rewrite_location, tracing_id
+from racetrack.gateway.metrics import GatewayMetrics
+from racetrack.gateway.upstream import HeadTimeout, Pool
 
 REPLICA = "http://10.0.0.5:7000"
 BASE = "/pub/job/adder/1.2.0"
@@ -169,3 +174,77 @@ def test_a_pooled_connection_closed_under_the_pool_is_replaced_by_a_fresh_one() 
         server.close()
 
     asyncio.run(main())
+
+
+def scraped(metrics: GatewayMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a scrape, parsed by prometheus_client's own text parser."""
+    text = generate_latest(metrics.registry).decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_calls_and_latency_buckets() -> None:
+    metrics = GatewayMetrics()
+    for seconds in (0.0004, 0.0005, 0.003, 100.0):
+        metrics.call("adder", "1.2.0", "/api/v1/perform", 200, seconds)
+    metrics.call("adder", "1.2.0", "/api/v1/perform", 502, 0.2)
+    metrics.denied("adder", "unauthenticated")
+    metrics.known_replicas("adder", "1.2.0", 3)
+    samples = scraped(metrics)
+    labels = (("endpoint", "/api/v1/perform"), ("job", "adder"), ("status", "200"), ("version", "1.2.0"))
+    assert samples[("racetrack_gateway_calls_total", labels)] == 4
+    bucket = "racetrack_gateway_call_duration_seconds_bucket"
+    assert samples[(bucket, (("job", "adder"), ("le", "0.0005")))] == 2  # `le` is inclusive
+    assert samples[(bucket, (("job", "adder"), ("le", "0.005")))] == 3
+    assert samples[(bucket, (("job", "adder"), ("le", "0.25")))] == 4
+    assert samples[(bucket, (("job", "adder"), ("le", "60.0")))] == 4
+    assert samples[(bucket, (("job", "adder"), ("le", "+Inf")))] == 5
+    assert samples[("racetrack_gateway_call_duration_seconds_count", (("job", "adder"),))] == 5
+    assert samples[("racetrack_gateway_call_duration_seconds_sum", (("job", "adder"),))] == pytest.approx(
+        100.2039
+    )
+    denied = (("job", "adder"), ("reason", "unauthenticated"))
+    assert samples[("racetrack_gateway_auth_denials_total", denied)] == 1
+    assert samples[("racetrack_gateway_job_replicas", (("job", "adder"), ("version", "1.2.0")))] == 3
+
+
+def test_metrics_label_sets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Job names come from the caller's URL: past the cap, new ones are counted as job="(other)"."""
+    monkeypatch.setattr(metrics_module, "MAX_SERIES", 3)
+    metrics = GatewayMetrics()
+    for index in range(10):
+        metrics.call(f"no-such-job-{index}", "latest", "/x", 404, 0.001)
+        metrics.denied(f"no-such-job-{index}", "not_found")
+    assert len(metrics.calls) == 4 and len(metrics.latency) == 4 and len(metrics.denials) == 4
+    samples = scraped(metrics)
+    other = (("endpoint", ""), ("job", "(other)"), ("status", "404"), ("version", ""))
+    assert samples[("racetrack_gateway_calls_total", other)] == 7
+    assert samples[("racetrack_gateway_call_duration_seconds_count", (("job", "(other)"),))] == 7
+    denied = (("job", "(other)"), ("reason", "not_found"))
+    assert samples[("racetrack_gateway_auth_denials_total", denied)] == 7
+
+
+def test_head_timeout_fires_on_every_event_loop() -> None:
+    """One sweeper timer per pool serves all calls; a pool used again on a new loop re-arms it there."""
+    pool = Pool()
+
+    async def call_silent_job() -> None:
+        async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(65536)
+            await asyncio.sleep(5)
+
+        server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(HeadTimeout, match="did not answer within 0.3 s"):
+            await pool.request(f"http://127.0.0.1:{port}", "GET", b"/", [], b"", 0.3)
+        assert 0.3 <= asyncio.get_running_loop().time() - started < 2
+        assert not pool.waiting
+        server.close()
+
+    asyncio.run(call_silent_job())
+    asyncio.run(call_silent_job())
+    pool.close()

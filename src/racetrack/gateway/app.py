@@ -192,10 +192,10 @@ class GatewayApp:
         try:
             decision = await self.auth.check(name, version, endpoint, token)
         except Unauthenticated:
-            self.metrics.denials.labels(name, "unauthenticated").inc()
+            self.metrics.denied(name, "unauthenticated")
             raise
         except JobNotFound:
-            self.metrics.denials.labels(name, "not_found").inc()
+            self.metrics.denied(name, "not_found")
             raise
         self.metrics.known_replicas(decision.job.name, decision.job.version, len(decision.job.replicas))
         return decision

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from racetrack.gateway.app import PUB, JobCall
 from racetrack.gateway.proxy import Headers
 from racetrack.gateway.upstream import Response, UpstreamError
 
@@ -184,8 +185,6 @@ class GatewayHttpProtocol(HttpToolsProtocol):
             return None  # uvicorn answers it 400
 
     async def _answer_directly(self, cycle: DirectCycle) -> None:
-        from racetrack.gateway.app import PUB, JobCall
-
         gateway = self.gateway
         assert gateway is not None
         answer = DirectAnswer(self, cycle)

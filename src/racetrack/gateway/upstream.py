@@ -13,6 +13,7 @@ import httptools
 MAX_IDLE_PER_HOST = 512
 MAX_KEYS = 10_000  # parsed replica addresses kept
 PAUSE_ABOVE_BYTES = 256 * 1024  # stop reading from the job while this much body waits for the caller
+SWEEP_SECONDS = 0.1  # how often awaited answer heads are checked against their deadline
 
 
 class UpstreamError(Exception):
@@ -146,6 +147,8 @@ class _Connection(asyncio.Protocol):
         self.reused = False
         self.until_close = False
         self.host_header = f"{key[0]}:{key[1]}".encode()
+        self.deadline = 0.0  # loop time by which the answer's head must have come (see Pool.sweep)
+        self.timeout = 0.0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -180,8 +183,11 @@ class _Connection(asyncio.Protocol):
             return
         assert self.transport is not None
         self.body = _Body(self.transport)
-        names = {name for name, _ in self.headers}
-        self.until_close = b"content-length" not in names and b"transfer-encoding" not in names
+        self.until_close = True
+        for name, _ in self.headers:
+            if name == b"content-length" or name == b"transfer-encoding":
+                self.until_close = False
+                break
         response = Response(status, self.headers, self.body)
         self.headers = []
         if self.head is not None and not self.head.done():
@@ -220,6 +226,9 @@ class Pool:
         self.idle: dict[tuple[str, int], list[_Connection]] = {}
         self.connect_timeout = connect_timeout
         self.keys: dict[str, tuple[str, int]] = {}  # base URL -> (host, port), parsed once
+        self.waiting: set[_Connection] = set()  # connections whose answer head is awaited
+        self.sweeper: asyncio.TimerHandle | None = None
+        self.sweeper_loop: asyncio.AbstractEventLoop | None = None
 
     def key_for(self, base_url: str) -> tuple[str, int]:
         """(host, port) of a replica's base URL; ConnectFailed when it is not plain http."""
@@ -309,7 +318,10 @@ class Pool:
             _send(connection, b"".join(lines))
             sender = asyncio.ensure_future(_send_chunks(transport, body))
             sender.add_done_callback(lambda task: task.cancelled() or task.exception())
-        timer = loop.call_later(timeout, _expire, head, timeout)
+        connection.deadline, connection.timeout = loop.time() + timeout, timeout
+        self.waiting.add(connection)
+        if self.sweeper is None or self.sweeper_loop is not loop:
+            self._arm_sweeper(loop)
         try:
             return await head
         except HeadTimeout:
@@ -325,9 +337,27 @@ class Pool:
             transport.close()
             raise
         finally:
-            timer.cancel()
+            self.waiting.discard(connection)
+
+    def _arm_sweeper(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.sweeper_loop = loop
+        self.sweeper = loop.call_later(SWEEP_SECONDS, self.sweep)
+
+    def sweep(self) -> None:
+        """Fail the heads awaited past their deadline; one timer for all calls, not one per call."""
+        self.sweeper = None
+        if not self.waiting or self.sweeper_loop is None:
+            return
+        now = self.sweeper_loop.time()
+        for connection in [c for c in self.waiting if c.deadline <= now]:
+            if connection.head is not None:
+                _expire(connection.head, connection.timeout)
+        self._arm_sweeper(self.sweeper_loop)
 
     def close(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            self.sweeper = None
         for idle in self.idle.values():
             for connection in idle:
                 if connection.transport is not None:
