@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import httpx
 from gateway_helpers import ALICE, Stack
@@ -101,3 +102,17 @@ def test_a_caller_leaving_mid_call_does_not_disturb_the_next_calls(stack: Stack)
         stack.gateway.url + PERFORM, json={"x": 2, "y": 3}, headers={"X-Racetrack-Auth": ALICE}
     )
     assert response.status_code == 200 and response.json() == 5
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(stack: Stack) -> None:
+    """uvicorn's default of 5 s, counted from the last answer: a call within it keeps the connection."""
+    with connect(stack) as sock:
+        sock.sendall(request(b'{"x": 1, "y": 1}'))
+        assert json.loads(read_answers(sock, 1)[0][2]) == 2
+        time.sleep(3)
+        sock.sendall(request(b'{"x": 2, "y": 1}'))
+        assert json.loads(read_answers(sock, 1)[0][2]) == 3
+        answered = time.monotonic()
+        sock.settimeout(10)
+        assert sock.recv(100) == b""
+        assert 4.5 <= time.monotonic() - answered <= 7.5

@@ -23,7 +23,7 @@ from racetrack.gateway.errors import (
     Unauthenticated,
 )
 from racetrack.gateway.headers import TRACING, caller_token, tracing_id
-from racetrack.gateway.metrics import GatewayMetrics, endpoint_label
+from racetrack.gateway.metrics import GatewayMetrics
 from racetrack.gateway.openapi import openapi_document
 from racetrack.gateway.proxy import Answer, AsgiAnswer, Proxy
 from racetrack.protocol import PUB_PREFIXES
@@ -221,7 +221,7 @@ class GatewayApp:
                 log.warning("%s %s: %d %s, tracing_id=%s", call.method, call.path, status, exc, request_id)
             await answer.whole(status, *json_answer(exc.body(request_id), request_id))
         finally:
-            self.metrics.call(name, version, endpoint_label(endpoint), status, time.perf_counter() - started)
+            self.metrics.call(name, version, endpoint, status, time.perf_counter() - started)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

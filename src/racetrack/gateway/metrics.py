@@ -26,10 +26,17 @@ class GatewayMetrics:
         self.latency: dict[str, list[float]] = {}  # job -> per-bucket counts (+Inf last), then the sum
         self.denials: dict[tuple[str, str], int] = {}
         self.replicas: dict[tuple[str, str], int] = {}
+        self.endpoints: dict[str, str] = {}  # job path -> its endpoint label
         self.count_by_state: Callable[[], dict[str, int]] | None = None
         self.registry.register(self)  # type: ignore[arg-type]
 
-    def call(self, job: str, version: str, endpoint: str, status: int, seconds: float) -> None:
+    def call(self, job: str, version: str, path: str, status: int, seconds: float) -> None:
+        """Count a call to `path` of the job (labelled by `endpoint_label`)."""
+        endpoint = self.endpoints.get(path)
+        if endpoint is None:
+            if len(self.endpoints) >= MAX_SERIES:
+                self.endpoints.clear()
+            endpoint = self.endpoints[path] = endpoint_label(path)
         calls = self.calls
         key = (job, version, endpoint, status)
         count = calls.get(key)

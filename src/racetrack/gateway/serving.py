@@ -101,6 +101,7 @@ class DirectCycle:
         "response_complete",
         "disconnected",
         "stream",
+        "task",
     )
     message_event = _NoEvent()
 
@@ -113,6 +114,7 @@ class DirectCycle:
         self.response_complete = False
         self.disconnected = False
         self.stream: Response | None = None  # the job's answer while it is being relayed
+        self.task: asyncio.Task[None] | None = None
 
 
 class GatewayHttpProtocol(HttpToolsProtocol):
@@ -120,12 +122,18 @@ class GatewayHttpProtocol(HttpToolsProtocol):
     `gateway_protocol`), it answers plain job calls itself."""
 
     gateway: GatewayApp | None = None
+    idle_since: float | None = None  # loop time the last direct answer was written, while nothing follows
+    idle_timer: asyncio.TimerHandle | None = None
 
     def data_received(self, data: bytes) -> None:
+        self.idle_since = None
         self._flush_held()  # what the protocol itself may answer (a 400, an upgrade) goes after it
         super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
         cycle = self.cycle
         if type(cycle) is DirectCycle and not cycle.response_complete and cycle.stream is not None:
             cycle.stream.close()  # the caller left: stop reading the job's answer
@@ -155,8 +163,8 @@ class GatewayHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         cycle = self.cycle
         if type(cycle) is DirectCycle:
-            task = self.loop.create_task(self._answer_directly(cycle))
-            task.add_done_callback(self.tasks.discard)
+            # the task leaves uvicorn's set itself, at its end: a done callback would cost a loop handle
+            task = cycle.task = self.loop.create_task(self._answer_directly(cycle))
             self.tasks.add(task)
             return
         super().on_message_complete()
@@ -211,6 +219,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
             if not cycle.response_complete:  # cut off (caller or job gone, or cancelled): end the connection
                 cycle.response_complete = True
                 self.transport.close()
+            self.tasks.discard(cycle.task)  # type: ignore[arg-type]
 
     def finish(self, cycle: DirectCycle, status: int) -> None:
         """The answer is written: log it as uvicorn would, then keep the connection or close it."""
@@ -222,7 +231,26 @@ class GatewayHttpProtocol(HttpToolsProtocol):
             )
         if not cycle.keep_alive:
             self.transport.close()
-        self.on_response_complete()
+        if self.pipeline or self.transport.is_closing():
+            self.on_response_complete()
+            return
+        # uvicorn's on_response_complete, but its keep-alive timer is armed once per idle period, not per call
+        self.server_state.total_requests += 1
+        self.flow.resume_reading()
+        self.idle_since = self.loop.time()
+        if self.idle_timer is None:
+            self.idle_timer = self.loop.call_later(self.timeout_keep_alive, self._close_if_idle)
+
+    def _close_if_idle(self) -> None:
+        """Close the connection once it has been idle for uvicorn's keep-alive timeout; else look again."""
+        self.idle_timer = None
+        if self.idle_since is None or self.transport.is_closing():
+            return  # a request is in progress: the next direct answer arms the timer again
+        left = self.idle_since + self.timeout_keep_alive - self.loop.time()
+        if left <= 0:
+            self.timeout_keep_alive_handler()
+        else:
+            self.idle_timer = self.loop.call_later(left, self._close_if_idle)
 
     def _flush_held(self) -> None:
         cycle = self.cycle
@@ -244,11 +272,11 @@ class DirectAnswer:
         """The status line and headers; `length` is set as Content-Length when the job gave none."""
         parts = [STATUS_LINE[status]]
         for name, value in self.protocol.server_state.default_headers:
-            parts += [name, b": ", value, b"\r\n"]
+            parts.extend((name, b": ", value, b"\r\n"))
         for name, value in headers:
             if name == b"content-length":
                 length = None
-            parts += [name, b": ", value, b"\r\n"]
+            parts.extend((name, b": ", value, b"\r\n"))
         if length is not None:
             parts.append(b"content-length: %d\r\n" % length)
         if not self.cycle.keep_alive:

@@ -307,7 +307,7 @@ class Pool:
         head = connection.head = loop.create_future()
         lines = [method.encode(), b" ", target, b" HTTP/1.1\r\nhost: ", connection.host_header, b"\r\n"]
         for name, value in headers:
-            lines += [name, b": ", value, b"\r\n"]
+            lines.extend((name, b": ", value, b"\r\n"))
         if isinstance(body, bytes):
             if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
                 lines += [b"content-length: ", str(len(body)).encode(), b"\r\n"]
