@@ -219,6 +219,10 @@ def test_metrics_label_sets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None
         metrics.call(f"no-such-job-{index}", "latest", "/x", 404, 0.001)
         metrics.denied(f"no-such-job-{index}", "not_found")
     assert len(metrics.calls) == 4 and len(metrics.latency) == 4 and len(metrics.denials) == 4
+    for index in range(4):
+        metrics.known_replicas(f"job-{index}", "1.0.0", 1)
+    metrics.known_replicas("job-0", "1.0.0", 2)  # a version already kept is still updated at the cap
+    assert metrics.replicas == {(f"job-{index}", "1.0.0"): 2 if index == 0 else 1 for index in range(3)}
     samples = scraped(metrics)
     other = (("endpoint", ""), ("job", "(other)"), ("status", "404"), ("version", ""))
     assert samples[("racetrack_gateway_calls_total", other)] == 7

@@ -57,8 +57,10 @@ class GatewayMetrics:
         self.denials[key] = self.denials.get(key, 0) + 1
 
     def known_replicas(self, job: str, version: str, count: int) -> None:
-        if self.replicas.get((job, version)) != count and len(self.replicas) < MAX_SERIES:
-            self.replicas[(job, version)] = count
+        key = (job, version)
+        known = self.replicas.get(key)
+        if known != count and (known is not None or len(self.replicas) < MAX_SERIES):
+            self.replicas[key] = count
 
     def watch_tasks(self, count_by_state: Callable[[], dict[str, int]]) -> None:
         self.count_by_state = count_by_state

@@ -341,18 +341,20 @@ class Pool:
 
     def _arm_sweeper(self, loop: asyncio.AbstractEventLoop) -> None:
         self.sweeper_loop = loop
-        self.sweeper = loop.call_later(SWEEP_SECONDS, self.sweep)
+        self.sweeper = loop.call_later(SWEEP_SECONDS, self.sweep, loop)
 
-    def sweep(self) -> None:
+    def sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         """Fail the heads awaited past their deadline; one timer for all calls, not one per call."""
+        if loop is not self.sweeper_loop:
+            return  # armed on an event loop the pool has since left: the new loop has its own timer
         self.sweeper = None
-        if not self.waiting or self.sweeper_loop is None:
+        if not self.waiting:
             return
-        now = self.sweeper_loop.time()
+        now = loop.time()
         for connection in [c for c in self.waiting if c.deadline <= now]:
             if connection.head is not None:
                 _expire(connection.head, connection.timeout)
-        self._arm_sweeper(self.sweeper_loop)
+        self._arm_sweeper(loop)
 
     def close(self) -> None:
         if self.sweeper is not None:
