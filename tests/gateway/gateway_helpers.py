@@ -71,7 +71,7 @@ class Job:
 """
 
 CHAIN_JOB = """
-from racetrack_job_wrapper import call_job
+from racetrack_job_wrapper import async_job_call, call_job, call_job_coroutine
 
 
 class Job:
@@ -79,10 +79,18 @@ class Job:
         return call_job(self, "adder", "/api/v1/perform", {"x": x, "y": y}, version="1.x")
 
     def auxiliary_endpoints(self):
-        return {"/trace": self.trace}
+        return {"/trace": self.trace, "/queued": self.queued, "/awaited": self.awaited}
 
     def trace(self) -> dict:
         return call_job(self, "adder", "/api/v1/whoami", {}, version="1.2.0")
+
+    def queued(self, path: str, body: dict, timeout: float = 30) -> dict:
+        return async_job_call(self, "adder", path, body, version="1.x", timeout=timeout)
+
+    async def awaited(self, x: float, y: float) -> dict:
+        total = await call_job_coroutine(self, "adder", "/api/v1/perform", {"x": x, "y": y})
+        seen = await call_job_coroutine(self, "adder", "/api/v1/whoami", {}, version="1.2.0")
+        return {"total": total, "seen": seen}
 """
 
 WS_WEBVIEW_JOB = """

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import httpx
 from fake_control_plane import Subject
 from gateway_helpers import ALICE, BOB, CHAIN, Stack, ws_talk
@@ -193,6 +196,21 @@ def test_metrics(stack: Stack) -> None:
     assert 'racetrack_gateway_job_replicas{job="adder",version="1.2.0"} 2.0' in text
     assert "racetrack_gateway_call_duration_seconds_bucket" in text
     assert 'racetrack_gateway_async_tasks{state="ongoing"}' in text
+    # Pub's names, for dashboards built on Racetrack's gateway
+    assert 'pub_job_proxy_response_codes{job_name="adder",job_version="1.2.0",status_code="200"}' in text
+    histogram = "pub_job_call_response_time_histogram"
+    assert f'{histogram}_bucket{{job_name="adder",job_version="1.2.0",le="0.001"}}' in text
+    assert "pub_auth_successful " in text and "pub_auth_failed " in text
+    promtool = subprocess.run(
+        [shutil.which("promtool") or "promtool", "check", "metrics"], input=text.encode(), capture_output=True
+    )
+    # promtool's only complaint is about Pub's own name, kept as Pub spells it for its dashboards
+    complaints = [
+        line
+        for line in promtool.stderr.decode().splitlines()
+        if line and line != f"{histogram} metric name should not include type 'histogram'"
+    ]
+    assert promtool.returncode in (0, 3) and not complaints and not promtool.stdout.strip(), promtool
 
 
 def test_openapi_declares_the_errors(stack: Stack) -> None:
@@ -246,3 +264,33 @@ def test_job_to_job_call_needs_the_familys_grant(stack: Stack) -> None:
     ).json()
     assert seen["x-request-tracing-id"] == "chain-7"  # the tracing id passes along the chain
     assert seen["x-caller-name"] == "Job family chain"  # the gateway names who really called
+
+
+def test_job_to_job_calls_awaited_and_through_the_async_api(stack: Stack) -> None:
+    client = stack.gateway.client
+    stack.control.state.tokens[CHAIN].jobs.add("adder")
+    headers = {**auth(ALICE), "X-Request-Tracing-Id": "chain-8"}
+    awaited = poll_until(
+        lambda: (
+            (r := client.post("/pub/job/chain/latest/api/v1/awaited", json={"x": 2, "y": 5}, headers=headers))
+            .status_code == 200 and r
+        ),
+        timeout=5,
+        what="the grant taking effect",
+    ).json()
+    assert awaited["total"] == 7
+    assert awaited["seen"]["x-request-tracing-id"] == "chain-8"
+    assert awaited["seen"]["x-caller-name"] == "Job family chain"
+
+    queued = "/pub/job/chain/latest/api/v1/queued"
+    total = client.post(queued, json={"path": "/api/v1/perform", "body": {"x": 4, "y": 4}}, headers=headers)
+    assert total.status_code == 200 and total.json() == 8, total.text
+    late = client.post(queued, json={"path": "/api/v1/slow", "body": {"seconds": 2}}, headers=headers)
+    assert late.status_code == 200 and late.json() == "late", late.text  # past one quick poll
+    invalid = client.post(queued, json={"path": "/api/v1/perform", "body": {"x": "a"}}, headers=headers)
+    assert invalid.status_code == 500
+    error = invalid.json()["error"]
+    assert error.startswith('failed to call job "adder 1.x" by chain asynchronously: HTTP 422'), error
+    body = {"path": "/api/v1/slow", "body": {"seconds": 3}, "timeout": 0.5}
+    overdue = client.post(queued, json=body, headers=headers)
+    assert overdue.status_code == 500 and "did not finish within 0.5 s" in overdue.json()["error"]

@@ -192,7 +192,7 @@ def test_metrics_count_calls_and_latency_buckets() -> None:
         metrics.call("adder", "1.2.0", "/api/v1/perform", 200, seconds)
     metrics.call("adder", "1.2.0", "/api/v1/perform", 502, 0.2)
     metrics.denied("adder", "unauthenticated")
-    metrics.known_replicas("adder", "1.2.0", 3)
+    metrics.authorized("adder", "1.2.0", 3)
     samples = scraped(metrics)
     labels = (("endpoint", "/api/v1/perform"), ("job", "adder"), ("status", "200"), ("version", "1.2.0"))
     assert samples[("racetrack_gateway_calls_total", labels)] == 4
@@ -211,6 +211,36 @@ def test_metrics_count_calls_and_latency_buckets() -> None:
     assert samples[("racetrack_gateway_job_replicas", (("job", "adder"), ("version", "1.2.0")))] == 3
 
 
+
+def test_metrics_also_carry_pubs_names_for_its_dashboards() -> None:
+    metrics = GatewayMetrics()
+    for version, seconds in (("1.2.0", 0.0015), ("1.2.0", 0.003), ("1.3.0", 3.0)):
+        metrics.authorized("adder", version, 1)
+        metrics.call("adder", version, "/api/v1/perform", 200, seconds)
+    metrics.call("adder", "1.3.0", "/api/v1/explain", 504, 0.5)
+    metrics.denied("adder", "unauthenticated")
+    samples = scraped(metrics)
+    old = (("job_name", "adder"), ("job_version", "1.2.0"))
+    new = (("job_name", "adder"), ("job_version", "1.3.0"))
+    assert samples[("pub_job_proxy_requests", old)] == 2 and samples[("pub_job_proxy_requests", new)] == 2
+    assert samples[("pub_job_proxy_response_codes", (*new, ("status_code", "504")))] == 1
+    assert samples[("pub_job_call_response_time", new)] == pytest.approx(3.5)
+    bucket = "pub_job_call_response_time_histogram_bucket"
+    assert samples[(bucket, (*old, ("le", "0.001")))] == 0
+    assert samples[(bucket, (*old, ("le", "0.002")))] == 1
+    assert samples[(bucket, (*old, ("le", "0.004")))] == 2
+    assert samples[(bucket, (*new, ("le", "0.512")))] == 1
+    assert samples[(bucket, (*new, ("le", "1048.576")))] == 2
+    assert samples[(bucket, (*new, ("le", "+Inf")))] == 2
+    assert samples[("pub_job_call_response_time_histogram_count", old)] == 2
+    assert samples[("pub_auth_successful", ())] == 3 and samples[("pub_auth_failed", ())] == 1
+    # the gateway's own histogram still adds the versions up, in its own buckets
+    ours = "racetrack_gateway_call_duration_seconds_bucket"
+    assert samples[(ours, (("job", "adder"), ("le", "0.0025")))] == 1
+    assert samples[(ours, (("job", "adder"), ("le", "0.5")))] == 3
+    assert samples[("racetrack_gateway_call_duration_seconds_count", (("job", "adder"),))] == 4
+
+
 def test_metrics_label_sets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Job names come from the caller's URL: past the cap, new ones are counted as job="(other)"."""
     monkeypatch.setattr(metrics_module, "MAX_SERIES", 3)
@@ -220,8 +250,8 @@ def test_metrics_label_sets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None
         metrics.denied(f"no-such-job-{index}", "not_found")
     assert len(metrics.calls) == 4 and len(metrics.latency) == 4 and len(metrics.denials) == 4
     for index in range(4):
-        metrics.known_replicas(f"job-{index}", "1.0.0", 1)
-    metrics.known_replicas("job-0", "1.0.0", 2)  # a version already kept is still updated at the cap
+        metrics.authorized(f"job-{index}", "1.0.0", 1)
+    metrics.authorized("job-0", "1.0.0", 2)  # a version already kept is still updated at the cap
     assert metrics.replicas == {(f"job-{index}", "1.0.0"): 2 if index == 0 else 1 for index in range(3)}
     samples = scraped(metrics)
     other = (("endpoint", ""), ("job", "(other)"), ("status", "404"), ("version", ""))

@@ -269,6 +269,10 @@ def test_bad_quantities(write, field: str, value: str, message: str) -> None:
          "system_dependencies[0]: 'libgomp1; rm -rf /' is not a Debian package name"),
         ({"public_endpoints": ["api/v1/perform"]},
          "public_endpoints[0]: 'api/v1/perform' is not an endpoint path: start it with '/'"),
+        ({"public_endpoints": ["/pub/fatman/adder/1.0.0/api/v1/perform"]},
+         "public_endpoints[0]: '/pub/fatman/adder/1.0.0/api/v1/perform' starts with the gateway's /pub/... "
+         "prefix, so it never matches: write the path inside the job, e.g. /api/v1/perform"),
+        ({"public_endpoints": ["/pub"]}, "public_endpoints[0]: '/pub' starts with the gateway's /pub/..."),
         ({"public_endpoints": ["/a", "/a"]},
          "public_endpoints[1]: '/a' is already listed at public_endpoints[0]; remove this one"),
         ({"image_type": "packer"}, "image_type: 'packer' is not a supported image type: only docker is"),

@@ -17,7 +17,10 @@ class Job:
         return x + sum(xs)
 
     def auxiliary_endpoints(self):
-        return {"/weird": self.weird, "/big": self.big, "/stream": self.stream}
+        return {"/weird": self.weird, "/big": self.big, "/stream": self.stream, "/raw": self.raw}
+
+    def raw(self, text: bool):
+        return {"blob": "zażółć".encode() if text else b"\\x89PNG\\xff", "view": bytearray(b"ok")}
 
     def weird(self, kind: str):
         import numpy as np
@@ -70,6 +73,17 @@ def test_integers_beyond_64_bits_are_encoded(client_for) -> None:
     response = client_for(NUMBERS_JOB).post("/api/v1/big", json={})
     assert response.status_code == 200, response.text
     assert json.loads(response.content) == {"id": 2**70, "negative": -(2**64), "small": [1, 2.5]}
+
+
+def test_bytes_are_utf8_text_as_in_racetrack_else_a_500_saying_how_to_fix(client_for) -> None:
+    client = client_for(NUMBERS_JOB)
+    response = client.post("/api/v1/raw", json={"text": True})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"blob": "zażółć", "view": "ok"}
+    response = client.post("/api/v1/raw", json={"text": False})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert "bytes that are not UTF-8 text (byte 0 is 0x89)" in error and "base64" in error
 
 
 def test_health_reports_unknown_git_version_and_timestamp_as_null(client_for) -> None:

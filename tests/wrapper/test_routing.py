@@ -83,6 +83,28 @@ def test_unknown_paths_are_404(path):
     assert (raised.value.status, raised.value.kind) == (404, "not_found")
 
 
+@pytest.mark.parametrize(
+    ("path", "meant"),
+    [
+        ("/perform", "/api/v1/perform"),
+        ("/files/a.txt", "/api/v1/files/a.txt"),
+        ("/items/7", "/api/v1/items/7"),
+    ],
+)
+def test_a_404_for_a_path_without_api_v1_names_the_route_meant(path, meant):
+    with pytest.raises(HTTPError) as raised:
+        table().resolve(path, "POST")
+    assert raised.value.status == 404
+    assert f"no route {path}; did you mean {meant}? see /docs" in raised.value.message
+
+
+def test_a_404_suggests_nothing_that_is_not_a_route():
+    for path in ("/nothing", "/api/v1/nothing", "/webview"):
+        with pytest.raises(HTTPError) as raised:
+            table().resolve(path, "GET")
+        assert "did you mean" not in raised.value.message, path
+
+
 def test_prefixes_and_patterns_in_order():
     routes = table()
     v2 = routes.resolve("/api/v1/items/7", "POST").handler

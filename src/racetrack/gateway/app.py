@@ -197,7 +197,7 @@ class GatewayApp:
         except JobNotFound:
             self.metrics.denied(name, "not_found")
             raise
-        self.metrics.known_replicas(decision.job.name, decision.job.version, len(decision.job.replicas))
+        self.metrics.authorized(decision.job.name, decision.job.version, len(decision.job.replicas))
         return decision
 
     async def job_call(self, call: JobCall, body: bytes | AsyncIterator[bytes], answer: Answer) -> None:

@@ -1,7 +1,8 @@
 """The gateway's Prometheus metrics, in a registry of its own (the control plane may host it in-process).
 
 Calls are counted in plain dictionaries, turned into metric families only when scraped: a call costs a few
-dictionary updates, not prometheus_client's locked children."""
+dictionary updates, not prometheus_client's locked children. The same counts are also exported under the
+names of Racetrack's Pub (`pub_*`), so dashboards built on Pub keep working."""
 
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    UnknownMetricFamily,
+)
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+PUB_BUCKETS = tuple(0.001 * 2**power for power in range(21))  # Pub's: 1 ms doubling up to about 17 min
+ALL_BUCKETS = tuple(sorted(set(BUCKETS) | set(PUB_BUCKETS)))  # what a call is counted in; both derive
 MAX_SERIES = 20_000  # label sets kept per metric; calls beyond it are counted under job="(other)"
 OTHER = "(other)"
 TASK_STATES = ("ongoing", "completed", "failed", "cancelled")
@@ -23,9 +32,11 @@ class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.calls: dict[tuple[str, str, str, int], int] = {}
-        self.latency: dict[str, list[float]] = {}  # job -> per-bucket counts (+Inf last), then the sum
+        # (job, version) -> per-bucket counts of ALL_BUCKETS (+Inf last), then the sum of seconds
+        self.latency: dict[tuple[str, str], list[float]] = {}
         self.denials: dict[tuple[str, str], int] = {}
         self.replicas: dict[tuple[str, str], int] = {}
+        self.allowed = 0  # calls the control plane authorized (Pub's pub_auth_successful)
         self.endpoints: dict[str, str] = {}  # job path -> its endpoint label
         self.count_by_state: Callable[[], dict[str, int]] | None = None
         self.registry.register(self)  # type: ignore[arg-type]
@@ -44,20 +55,24 @@ class GatewayMetrics:
             job, key = OTHER, (OTHER, "", "", status)
             count = calls.get(key)
         calls[key] = (count or 0) + 1
-        row = self.latency.get(job)
+        where = (job, version)
+        row = self.latency.get(where)
         if row is None:
             if len(self.latency) >= MAX_SERIES:
-                job = OTHER
-            row = self.latency.setdefault(job, [0.0] * (len(BUCKETS) + 2))
-        row[bisect_left(BUCKETS, seconds)] += 1
+                where = (OTHER, "")
+            row = self.latency.setdefault(where, [0.0] * (len(ALL_BUCKETS) + 2))
+        row[bisect_left(ALL_BUCKETS, seconds)] += 1
         row[-1] += seconds
 
     def denied(self, job: str, reason: str) -> None:
         key = (job, reason) if len(self.denials) < MAX_SERIES else (OTHER, reason)
         self.denials[key] = self.denials.get(key, 0) + 1
 
-    def known_replicas(self, job: str, version: str, count: int) -> None:
+    def authorized(self, job: str, version: str, replicas: int) -> None:
+        """A call to the job version, which has `replicas` replicas, was authorized."""
+        self.allowed += 1
         key = (job, version)
+        count = replicas
         known = self.replicas.get(key)
         if known != count and (known is not None or len(self.replicas) < MAX_SERIES):
             self.replicas[key] = count
@@ -75,18 +90,19 @@ class GatewayMetrics:
         for (job, version, endpoint, status), count in list(self.calls.items()):
             calls.add_metric([job, version, endpoint, str(status)], count)
         yield calls
+        rows = list(self.latency.items())
+        by_job: dict[str, list[float]] = {}
+        for (job, _), row in rows:
+            total = by_job.setdefault(job, [0.0] * len(row))
+            for index, value in enumerate(row):
+                total[index] += value
         latency = HistogramMetricFamily(
             "racetrack_gateway_call_duration_seconds",
             "Time from the call's arrival to the job's response head",
             labels=["job"],
         )
-        for job, row in list(self.latency.items()):
-            row = list(row)
-            cumulative, buckets = 0.0, []
-            for bound, count in zip((*BUCKETS, float("inf")), row[:-1], strict=True):
-                cumulative += count
-                buckets.append((_bound(bound), cumulative))
-            latency.add_metric([job], buckets, row[-1])
+        for job, row in by_job.items():
+            latency.add_metric([job], _cumulative(row, BUCKETS), row[-1])
         yield latency
         denials = CounterMetricFamily(
             "racetrack_gateway_auth_denials",
@@ -106,6 +122,51 @@ class GatewayMetrics:
         yield replicas
         if self.count_by_state is not None:
             yield self._task_states(self.count_by_state)
+        yield from self._pub_families(rows)
+
+    def _pub_families(self, rows: list[tuple[tuple[str, str], list[float]]]) -> Iterable[Metric]:
+        """The same counts under Pub's names and labels (untyped, as Pub's Go counters have no _total)."""
+        requests: dict[tuple[str, str], float] = {}
+        codes: dict[tuple[str, str, str], float] = {}
+        for (job, version, _, status), count in list(self.calls.items()):
+            requests[(job, version)] = requests.get((job, version), 0) + count
+            codes[(job, version, str(status))] = codes.get((job, version, str(status)), 0) + count
+        family = UnknownMetricFamily(
+            "pub_job_proxy_requests", "Calls to jobs through the gateway", labels=["job_name", "job_version"]
+        )
+        for labels, count in requests.items():
+            family.add_metric(list(labels), count)
+        yield family
+        family = UnknownMetricFamily(
+            "pub_job_proxy_response_codes",
+            "Gateway answers to job calls by HTTP status code",
+            labels=["job_name", "job_version", "status_code"],
+        )
+        for labels, count in codes.items():
+            family.add_metric(list(labels), count)
+        yield family
+        seconds = UnknownMetricFamily(
+            "pub_job_call_response_time",
+            "Seconds spent until jobs started answering calls",
+            labels=["job_name", "job_version"],
+        )
+        histogram = HistogramMetricFamily(
+            "pub_job_call_response_time_histogram",
+            "Time from a call's arrival to the job's response head",
+            labels=["job_name", "job_version"],
+        )
+        for (job, version), row in rows:
+            seconds.add_metric([job, version], row[-1])
+            histogram.add_metric([job, version], _cumulative(row, PUB_BUCKETS), row[-1])
+        yield seconds
+        yield histogram
+        for name, help_text, value in (
+            ("pub_auth_successful", "Calls the control plane authorized", self.allowed),
+            ("pub_auth_failed", "Calls the control plane refused", sum(list(self.denials.values()))),
+        ):
+            family = UnknownMetricFamily(name, help_text)
+            family.add_metric([], value)
+            yield family
 
     @staticmethod
     def _task_states(count_by_state: Callable[[], dict[str, int]]) -> Metric:
@@ -119,6 +180,18 @@ class GatewayMetrics:
         for state in TASK_STATES:
             family.add_metric([state], counts.get(state, 0))
         return family
+
+
+def _cumulative(row: list[float], bounds: tuple[float, ...]) -> list[tuple[str, float]]:
+    """The (le, cumulative count) buckets at `bounds` (a subset of ALL_BUCKETS) of a latency row."""
+    buckets, cumulative, wanted = [], 0.0, iter((*bounds, float("inf")))
+    bound = next(wanted)
+    for limit, count in zip((*ALL_BUCKETS, float("inf")), row[:-1], strict=True):
+        cumulative += count
+        if limit == bound:
+            buckets.append((_bound(bound), cumulative))
+            bound = next(wanted, None)
+    return buckets
 
 
 def _bound(bound: float) -> str:

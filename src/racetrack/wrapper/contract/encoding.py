@@ -121,6 +121,14 @@ def _fallback(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, pathlib.PurePath):
         return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):  # as Racetrack (FastAPI's encoder): UTF-8 text
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TypeError(
+                f"bytes that are not UTF-8 text (byte {exc.start} is {bytes(value)[exc.start]:#04x}); "
+                "JSON has no bytes: return them base64-encoded as a string"
+            ) from None
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     if isinstance(value, decimal.Decimal):

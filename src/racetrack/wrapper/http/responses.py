@@ -67,8 +67,10 @@ def _describe(detail: dict[str, Any]) -> str:
     return f"{field}: {detail['msg']}" if field else str(detail["msg"])
 
 
-def not_found(path: str) -> HTTPError:
-    return HTTPError(404, status_kind(404), f"no route {path}; see /docs for this job's endpoints")
+def not_found(path: str, instead: str | None = None) -> HTTPError:
+    """404 for `path`; `instead` is the route the caller probably meant."""
+    hint = f"did you mean {instead}? " if instead else ""
+    return HTTPError(404, status_kind(404), f"no route {path}; {hint}see /docs for this job's endpoints")
 
 
 def method_not_allowed(method: str, path: str, allowed: str) -> HTTPError:

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from racetrack.protocol import PUB_PREFIXES
+from racetrack.protocol import API_PREFIX, PUB_PREFIXES
 from racetrack.wrapper.http.responses import method_not_allowed, not_found
 
 GET = frozenset({"GET", "HEAD"})
@@ -125,10 +125,17 @@ class RouteTable:
         header when the path's routes do not take the method."""
         route = self.exact.get(path) or self._below(path)
         if route is None:
-            raise not_found(path)
+            raise not_found(path, self._api_path_for(path))
         if route.methods is not None and method not in route.methods:
             raise method_not_allowed(method, path, route.allow())
         return route
+
+    def _api_path_for(self, path: str) -> str | None:
+        """`/api/v1{path}` when that is a route and `path` is not: the spec writes `/perform` for it."""
+        if path.startswith(API_PREFIX + "/") or not path.startswith("/"):
+            return None
+        candidate = API_PREFIX + path
+        return candidate if candidate in self.exact or self._below(candidate) is not None else None
 
     def _below(self, path: str) -> Route | None:
         for entry in self.below:
