@@ -294,3 +294,26 @@ def test_job_to_job_calls_awaited_and_through_the_async_api(stack: Stack) -> Non
     body = {"path": "/api/v1/slow", "body": {"seconds": 3}, "timeout": 0.5}
     overdue = client.post(queued, json=body, headers=headers)
     assert overdue.status_code == 500 and "did not finish within 0.5 s" in overdue.json()["error"]
+
+
+def test_a_page_on_another_origin_calls_with_its_token_never_with_cookies(stack: Stack) -> None:
+    client = stack.gateway.client
+    page = {"Origin": "https://dashboard.example"}
+    asking = {
+        **page,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-racetrack-auth",
+    }
+    for path in (PERFORM, "/pub/async/new/job/adder/latest/api/v1/perform"):
+        preflight = client.options(path, headers=asking)  # carries no token: the gateway answers it
+        assert preflight.status_code == 200, (path, preflight.text)
+        assert preflight.headers["access-control-allow-origin"] == "*"
+        assert preflight.headers["access-control-allow-headers"] == "x-racetrack-auth"
+        assert "access-control-allow-credentials" not in preflight.headers
+    called = client.post(PERFORM, json={"x": 1, "y": 2}, headers={**page, **auth(ALICE)})
+    assert called.json() == 3 and called.headers["access-control-allow-origin"] == "*"
+    refused = client.post(PERFORM, json={"x": 1, "y": 2}, headers=page)
+    assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == "*"
+    assert client.get("/pub/live", headers=page).headers["access-control-allow-origin"] == "*"
+    same_origin = client.post(PERFORM, json={"x": 1, "y": 2}, headers=auth(ALICE))
+    assert "access-control-allow-origin" not in same_origin.headers

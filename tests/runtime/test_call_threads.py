@@ -106,7 +106,7 @@ def test_access_record_formats_like_a_logger_info_record():
     assert text[0].endswith(f" INFO    [rid-access] {text_logger.name}: POST /api/v1/perform 200 1.23ms")
     assert text[0][:19] == text[1][:19]  # the same cached date and time part as an ordinary record
     line = json.loads(structured[0])
-    assert line["message"] == "POST /api/v1/perform 200 1.23ms" and line["request_id"] == "rid-access"
+    assert line["msg"] == "POST /api/v1/perform 200 1.23ms" and line["tracing_id"] == "rid-access"
     assert (line["method"], line["path"], line["status"], line["duration_ms"]) == (
         "POST",
         "/api/v1/perform",

@@ -31,8 +31,8 @@ def test_json_lines_carry_request_id_and_extra_fields():
     finally:
         request_id_var.reset(token)
     line = json.loads(JsonFormatter().format(record))
-    assert line["message"] == "hi x" and line["request_id"] == "abc" and line["status"] == 200
-    assert {"ts", "level", "logger"} <= set(line)
+    assert line["msg"] == "hi x" and line["tracing_id"] == "abc" and line["status"] == 200
+    assert line["lvl"] == "INFO" and line["logger"] == "job" and line["time"].endswith("Z")
 
 
 async def call(app, path: str = "/api/v1/perform", headers=(), body_chunks=(b"{}",)):

@@ -239,10 +239,10 @@ def test_request_ids_in_responses_error_bodies_and_structured_logs(server):
         assert failed.json()["request_id"] == "trace-bad-2"
         job.stop()
         records = [json.loads(line) for line in job.output().splitlines() if line.startswith("{")]
-        assert all({"ts", "level", "logger", "message", "request_id"} <= set(r) for r in records)
-        user_line = [r for r in records if r["logger"] == "runtime_job" and r["request_id"] == "trace-ok-1"]
+        assert all({"time", "lvl", "logger", "msg", "tracing_id"} <= set(r) for r in records)  # Racetrack's
+        user_line = [r for r in records if r["logger"] == "runtime_job" and r["tracing_id"] == "trace-ok-1"]
         assert user_line, "the job's own log line carries the caller's request id"
-        access = [r for r in records if r["logger"] == "racetrack.access" and r["request_id"] == "trace-ok-1"]
+        access = [r for r in records if r["logger"] == "racetrack.access" and r["tracing_id"] == "trace-ok-1"]
         assert access and access[0]["status"] == 200 and access[0]["path"] == "/api/v1/perform"
         assert not [r for r in records if r.get("path") == "/ready" and r["status"] == 200], "passing probes"
 

@@ -60,6 +60,32 @@ def test_every_error_has_one_shape_and_the_request_id(client_for) -> None:
     assert "builtins.object" in cases[2][0].json()["error"]
 
 
+def test_cross_origin_calls_are_allowed_without_credentials(client_for) -> None:
+    client = client_for(FAILING_JOB)
+    page = {"Origin": "https://dashboard.example"}
+    preflight = client.options(
+        "/pub/job/j/1.0.0/api/v1/perform",
+        headers={
+            **page,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-racetrack-auth",
+        },
+    )
+    assert preflight.status_code == 200 and preflight.text == "OK"
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert preflight.headers["access-control-allow-headers"] == "content-type, x-racetrack-auth"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert "access-control-allow-credentials" not in preflight.headers  # a user's cookies never count
+    called = client.post("/api/v1/perform", json={"mode": "ok"}, headers=page)
+    assert called.json() == "ok" and called.headers["access-control-allow-origin"] == "*"
+    failed = client.get("/nope", headers=page)
+    assert failed.status_code == 404 and failed.headers["access-control-allow-origin"] == "*"
+    same_origin = client.post("/api/v1/perform", json={"mode": "ok"})
+    assert "access-control-allow-origin" not in same_origin.headers
+    not_a_preflight = client.options("/api/v1/perform", headers=page)  # no Access-Control-Request-Method
+    assert not_a_preflight.status_code == 405
+
+
 def test_request_id_is_taken_from_the_caller_or_generated(client_for) -> None:
     client = client_for(FAILING_JOB)
     given = client.post("/api/v1/perform", json={}, headers={"X-Request-Tracing-Id": "abc-123"})
@@ -166,7 +192,7 @@ def test_openapi_documents_fields_defaults_errors_and_example(client_for) -> Non
     assert client.post("/api/v1/perform").status_code == 422
 
 
-def test_metrics_count_calls_errors_and_skip_junk_custom_metrics(client_for) -> None:
+def test_metrics_count_calls_errors_and_skip_junk_custom_metrics(client_for, caplog) -> None:
     client = client_for("""
         class Job:
             def perform(self, fail: bool = False):
@@ -179,6 +205,8 @@ def test_metrics_count_calls_errors_and_skip_junk_custom_metrics(client_for) -> 
                     {"name": "job_good", "value": 2, "labels": {"kind": "a"}},
                     {"name": "bad name", "value": 1},
                     {"name": "job_no_value"},
+                    {"name": "job_not_yet", "value": None},
+                    {"value": 3},
                     "junk",
                     {"name": "fatman_calls_started_total", "value": 5},
                 ]
@@ -196,6 +224,18 @@ def test_metrics_count_calls_errors_and_skip_junk_custom_metrics(client_for) -> 
     assert (
         "bad name" not in text and "job_no_value" not in text and "fatman_calls_started_total 5" not in text
     )
+    assert "job_not_yet" not in text  # None: no value yet, skipped quietly as in Racetrack
+    logged = caplog.text
+    assert "'value' is missing" in logged and "'name' is missing" in logged and "job_not_yet" not in logged
+
+
+def test_metrics_returning_a_dict_is_skipped_saying_to_return_a_list(client_for, caplog) -> None:
+    client = client_for(
+        "class Job:\n    def perform(self):\n        return 1\n"
+        "    def metrics(self):\n        return {'name': 'job_x', 'value': 1}\n"
+    )
+    assert client.get("/metrics").status_code == 200
+    assert "metrics() returned a dict; return a list of dicts" in caplog.text
 
 
 def test_metrics_function_that_raises_does_not_break_the_scrape(client_for) -> None:
@@ -296,6 +336,16 @@ def test_static_directory_does_not_follow_symlinks_out(tmp_path: Path, client_fo
             None,
             "not parameters",
             "ValueError",
+            None,
+        ),
+        (
+            {
+                "base.py": "class Model:\n    def perform(self): pass\n",
+                "entrypoint.py": "from base import Model\n",
+            },
+            None,
+            "found none (imported classes are not considered: Model; name one in entrypoint_class)",
+            "LookupError",
             None,
         ),
     ],

@@ -72,6 +72,11 @@ def test_gateway_token_from_the_secret_file_closes_everything_but_probes(tmp_pat
         )
         assert allowed.status_code == 200 and allowed.json() == "t0ken"
         assert client.get("/docs", headers={TOKEN_HEADER: "t0ken"}).status_code == 200
+        # a browser's preflight carries no credential and runs nothing: answered, the call itself is not
+        preflight = {"Origin": "https://page.example", "Access-Control-Request-Method": "POST"}
+        assert client.options("/api/v1/perform", headers=preflight).status_code == 200
+        refused = client.post("/api/v1/perform", json={"name": "HOME"}, headers={"Origin": "https://page.example"})
+        assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == "*"
 
 
 def test_without_a_gateway_token_the_job_is_open():

@@ -13,6 +13,8 @@ from urllib.parse import quote, unquote
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from racetrack import cors
+from racetrack.cors import is_cross_origin
 from racetrack.gateway.auth import Authorizer, Decision
 from racetrack.gateway.config import GatewayConfig
 from racetrack.gateway.errors import (
@@ -173,6 +175,12 @@ class GatewayApp:
             await self.job_call(JobCall.from_scope(scope, raw.split(b"/", 2)[2]), body, answer)
             return
         request_id = tracing_id(scope["headers"])
+        if is_cross_origin(scope["headers"]):
+            preflight = cors.preflight_answer(scope["method"], scope["headers"])
+            if preflight is not None:
+                await cors.send_preflight(send, [*preflight, (TRACING, request_id.encode())])
+                return
+            send = cors.CrossOriginSend(send)
         try:
             if raw.startswith(b"/async/"):
                 await self.tasks.route(scope, receive, send, raw, request_id)
@@ -208,6 +216,10 @@ class GatewayApp:
         try:
             name, version, rest = split_job_path(call.rest)
             endpoint = unquote(rest.decode("latin-1"))
+            if call.method == "OPTIONS" and (preflight := cors.preflight_answer("OPTIONS", call.headers)):
+                status = 200  # a browser asking before a cross-origin call: no token, the job is not asked
+                await answer.whole(200, [*preflight, (TRACING, request_id.encode())], cors.PREFLIGHT_BODY)
+                return
             decision = await self.authorize(name, version, endpoint, caller_token(call.headers))
             job = decision.job
             version = job.version
@@ -219,7 +231,10 @@ class GatewayApp:
             status = exc.status
             if status >= 500:  # the gateway's own failures; the jobs log their calls themselves
                 log.warning("%s %s: %d %s, tracing_id=%s", call.method, call.path, status, exc, request_id)
-            await answer.whole(status, *json_answer(exc.body(request_id), request_id))
+            headers, body = json_answer(exc.body(request_id), request_id)
+            if is_cross_origin(call.headers):
+                headers.append(cors.ALLOW_ORIGIN)
+            await answer.whole(status, headers, body)
         finally:
             self.metrics.call(name, version, endpoint, status, time.perf_counter() - started)
 

@@ -104,8 +104,20 @@ def find_entrypoint_class(
     candidates = [cls for cls in defined if callable(getattr(cls, "perform", None))] or defined
     if len(candidates) != 1:
         names = ", ".join(cls.__name__ for cls in candidates) or "none"
+        imported = sorted(
+            name
+            for name, obj in vars(module).items()
+            if inspect.isclass(obj)
+            and obj.__module__ != module.__name__
+            and callable(getattr(obj, "perform", None))
+        )
+        also = (
+            f" (imported classes are not considered: {', '.join(imported)}; name one in entrypoint_class)"
+            if imported and not candidates
+            else ""
+        )
         raise LoadError(
-            f"expected exactly one entrypoint class defined in {entrypoint_file.name}, found {names}: "
+            f"expected exactly one entrypoint class defined in {entrypoint_file.name}, found {names}{also}: "
             "define one class with a perform method or set "
             + setting_hint(manifest_file, "entrypoint_class"),
             "LookupError",

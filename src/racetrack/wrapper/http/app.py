@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive, Scope, Send
 
+from racetrack.cors import CrossOriginSend, is_cross_origin, preflight_answer, send_preflight
 from racetrack.protocol import API_PREFIX, GATEWAY_TOKEN_HEADER, PROBE_PATHS
 from racetrack.wrapper.contract import openapi
 from racetrack.wrapper.contract.encoding import encode_json, encode_result
@@ -261,6 +262,15 @@ class JobApp:
         status = 500  # stays so only if an exception escapes (the server answers 500)
         prefix, path = split_prefix(self._prefix, scope["path"])
         counted = path not in _PROBES
+        headers = scope["headers"]
+        if is_cross_origin(headers):
+            preflight = preflight_answer(scope["method"], headers)
+            if preflight is not None:  # no token, nothing run: answered before the gateway check
+                await send_preflight(send, [*preflight, _request_id(request_id)])
+                self.access_log(scope["method"], scope["path"], 200, time.perf_counter() - started)
+                request_id_var.reset(token)
+                return
+            send = CrossOriginSend(send)
         drain = self.drain
         if counted:
             drain.enter()

@@ -50,21 +50,23 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, message, request_id, exception, plus `extra=` fields."""
+    """One JSON object per line, with Racetrack's keys (time, lvl, msg, tracing_id, exc_info) so its log
+    queries keep working, plus logger and the record's `extra=` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
         line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
+            "time": stamp.replace("+00:00", "Z"),
+            "lvl": record.levelname,
+            "msg": record.getMessage(),
             "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": _record_request_id(record),
+            "tracing_id": _record_request_id(record),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_RECORD_FIELDS and not key.startswith("_") and key != "color_message":
                 line[key] = value
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            line["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = record.stack_info
         return orjson.dumps(line, default=repr).decode()

@@ -248,12 +248,22 @@ class EntrypointMetricsCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            entries = list(self._metrics_function())
+            returned = self._metrics_function()
+            if isinstance(returned, dict | str | bytes):
+                logger.warning(
+                    "metrics() returned a %s; return a list of dicts such as "
+                    "[{'name': 'job_positives', 'value': 5}]: its metrics are skipped",
+                    type(returned).__name__,
+                )
+                return
+            entries = list(returned)
         except Exception:
             logger.exception("metrics() of the entrypoint failed; its metrics are skipped in this scrape")
             return
         families: dict[str, GaugeMetricFamily] = {}
         for entry in entries:
+            if isinstance(entry, dict) and "value" in entry and entry["value"] is None:
+                continue  # no value yet: not exported, as in Racetrack
             problem = self._problem(entry)
             if problem:
                 logger.warning("skipping metric %r returned by metrics(): %s", entry, problem)
@@ -271,11 +281,15 @@ class EntrypointMetricsCollector(Collector):
         if not isinstance(entry, dict):
             return "expected a dict with 'name' and 'value'"
         name = entry.get("name")
+        if name is None:
+            return "'name' is missing; give each metric a name such as 'job_positives'"
         if not isinstance(name, str) or not _METRIC_NAME.match(name):
             return "'name' must match [a-zA-Z_:][a-zA-Z0-9_:]*"
         if name in self._reserved:
             return f"{name!r} clashes with a built-in metric"
-        value = entry.get("value")
+        if "value" not in entry:
+            return "'value' is missing"
+        value = entry["value"]
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return "'value' must be a number"
         labels = entry.get("labels") or {}
