@@ -60,17 +60,10 @@ def call_job(
         raise RuntimeError(f"failed to call {what}: {exc}") from None
 
 
-async def call_job_coroutine(
-    entrypoint: object,
-    job_name: str,
-    path: str = API_PREFIX + "/perform",
-    payload: Any = None,
-    version: str = "latest",
-    method: str = "POST",
-    timeout: float | None = 10,
-) -> Any:
-    """`call_job` for `async def` methods: the call runs in a thread, so the event loop goes on meanwhile."""
-    return await asyncio.to_thread(call_job, entrypoint, job_name, path, payload, version, method, timeout)
+async def call_job_coroutine(*args: Any, **kwargs: Any) -> Any:
+    """`call_job` for `async def` methods, with the same arguments: the call runs in a thread, so the event
+    loop goes on meanwhile."""
+    return await asyncio.to_thread(call_job, *args, **kwargs)
 
 
 def async_job_call(

@@ -187,6 +187,7 @@ def test_decisions_are_cached_and_revocation_applies_within_5_s(stack: Stack) ->
 
 def test_metrics(stack: Stack) -> None:
     stack.gateway.client.post(PERFORM, json={"x": 1, "y": 2}, headers=auth(ALICE))
+    stack.gateway.client.post(PERFORM, json={"x": 1, "y": 2})  # refused: counted as a denial
     text = stack.gateway.client.get("/pub/metrics").text
     assert (
         'racetrack_gateway_calls_total{endpoint="/api/v1/perform",job="adder",status="200",version="1.2.0"}'

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import docker
@@ -99,6 +100,18 @@ def test_racetrack_client_deploys_lists_calls_and_deletes(
     assert "ready" in logs
     build_logs = client.run("build-logs", name).stdout
     assert "racetrack:" in build_logs
+    assert client.run("plugin", "list").returncode == 0  # none: the job type and targets are built in
+    assert "python3:latest" in client.run("plugin", "list", "--job-types").stdout
+    moved = client.run("move", name, "--version", "0.0.1", "--infrastructure", "k8s", check=False)
+    assert moved.returncode != 0 and "cannot be moved to another infrastructure target" in (
+        moved.stdout + moved.stderr
+    )
+    plugin = tmp_path / "my-plugin.zip"
+    with zipfile.ZipFile(plugin, "w") as archive:
+        archive.writestr("plugin-manifest.yaml", "name: my-plugin\nversion: 1.0.0\n")
+    installed = client.run("plugin", "install", str(plugin), check=False)
+    assert installed.returncode != 0
+    assert "racetrack server has no plugins" in installed.stdout + installed.stderr
 
     again = client.run(*deploy_args(job, name), check=False)
     assert again.returncode != 0

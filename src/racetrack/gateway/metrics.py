@@ -21,6 +21,7 @@ from prometheus_client.core import (
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 PUB_BUCKETS = tuple(0.001 * 2**power for power in range(21))  # Pub's: 1 ms doubling up to about 17 min
 ALL_BUCKETS = tuple(sorted(set(BUCKETS) | set(PUB_BUCKETS)))  # what a call is counted in; both derive
+PUB_JOB = ("job_name", "job_version")
 MAX_SERIES = 20_000  # label sets kept per metric; calls beyond it are counted under job="(other)"
 OTHER = "(other)"
 TASK_STATES = ("ongoing", "completed", "failed", "cancelled")
@@ -131,42 +132,29 @@ class GatewayMetrics:
         for (job, version, _, status), count in list(self.calls.items()):
             requests[(job, version)] = requests.get((job, version), 0) + count
             codes[(job, version, str(status))] = codes.get((job, version, str(status)), 0) + count
-        family = UnknownMetricFamily(
-            "pub_job_proxy_requests", "Calls to jobs through the gateway", labels=["job_name", "job_version"]
-        )
-        for labels, count in requests.items():
-            family.add_metric(list(labels), count)
-        yield family
-        family = UnknownMetricFamily(
+        yield _untyped("pub_job_proxy_requests", "Calls to jobs through the gateway", PUB_JOB, requests)
+        yield _untyped(
             "pub_job_proxy_response_codes",
             "Gateway answers to job calls by HTTP status code",
-            labels=["job_name", "job_version", "status_code"],
+            (*PUB_JOB, "status_code"),
+            codes,
         )
-        for labels, count in codes.items():
-            family.add_metric(list(labels), count)
-        yield family
-        seconds = UnknownMetricFamily(
-            "pub_job_call_response_time",
-            "Seconds spent until jobs started answering calls",
-            labels=["job_name", "job_version"],
-        )
+        seconds: dict[tuple[str, str], float] = {}
         histogram = HistogramMetricFamily(
             "pub_job_call_response_time_histogram",
             "Time from a call's arrival to the job's response head",
-            labels=["job_name", "job_version"],
+            labels=list(PUB_JOB),
         )
         for (job, version), row in rows:
-            seconds.add_metric([job, version], row[-1])
+            seconds[(job, version)] = row[-1]
             histogram.add_metric([job, version], _cumulative(row, PUB_BUCKETS), row[-1])
-        yield seconds
+        yield _untyped(
+            "pub_job_call_response_time", "Seconds spent until jobs started answering calls", PUB_JOB, seconds
+        )
         yield histogram
-        for name, help_text, value in (
-            ("pub_auth_successful", "Calls the control plane authorized", self.allowed),
-            ("pub_auth_failed", "Calls the control plane refused", sum(list(self.denials.values()))),
-        ):
-            family = UnknownMetricFamily(name, help_text)
-            family.add_metric([], value)
-            yield family
+        yield _untyped("pub_auth_successful", "Calls the control plane authorized", (), {(): self.allowed})
+        denied = sum(list(self.denials.values()))
+        yield _untyped("pub_auth_failed", "Calls the control plane refused", (), {(): denied})
 
     @staticmethod
     def _task_states(count_by_state: Callable[[], dict[str, int]]) -> Metric:
@@ -180,6 +168,15 @@ class GatewayMetrics:
         for state in TASK_STATES:
             family.add_metric([state], counts.get(state, 0))
         return family
+
+
+def _untyped(
+    name: str, help_text: str, labels: tuple[str, ...], values: dict[tuple[str, ...], float]
+) -> Metric:
+    family = UnknownMetricFamily(name, help_text, labels=list(labels))
+    for label_values, value in values.items():
+        family.add_metric(list(label_values), value)
+    return family
 
 
 def _cumulative(row: list[float], bounds: tuple[float, ...]) -> list[tuple[str, float]]:

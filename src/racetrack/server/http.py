@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -25,12 +26,22 @@ LEGACY_AUTH_HEADERS = ("X-Racetrack-User-Auth", "X-Racetrack-Esc-Auth")
 
 @dataclass
 class Call:
-    """One API request as a handler sees it."""
+    """One API request as a handler sees it; its body is parsed as JSON when a handler first reads it."""
 
     state: State
     request: Request
-    body: Any
+    raw_body: bytes
     token: str | None
+
+    @functools.cached_property
+    def body(self) -> Any:
+        """The JSON body (None when empty); BadRequest when it is not JSON."""
+        if not self.raw_body.strip():
+            return None
+        try:
+            return json.loads(self.raw_body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BadRequest(f"request body is not valid JSON: {error}") from None
 
     @property
     def params(self) -> dict[str, str]:
@@ -83,9 +94,8 @@ def api(state: State, method: str, path: str, handler: Handler) -> Route:
 
     async def endpoint(request: Request) -> Response:
         try:
-            body = (
-                await _read_json(request, state.config.max_body_bytes) if method in ("POST", "PUT") else None
-            )
+            limit = state.config.max_body_bytes
+            body = await _read_body(request, limit) if method in ("POST", "PUT") else b""
             call = Call(state, request, body, request_token(request))
             result = await run_in_threadpool(handler, call)
             response = result if isinstance(result, Response) else json_response(result)
@@ -106,7 +116,7 @@ def api(state: State, method: str, path: str, handler: Handler) -> Route:
     return Route(path, endpoint, methods=[method])
 
 
-async def _read_json(request: Request, limit: int) -> Any:
+async def _read_body(request: Request, limit: int) -> bytes:
     size = 0
     chunks = []
     async for chunk in request.stream():
@@ -114,10 +124,4 @@ async def _read_json(request: Request, limit: int) -> Any:
         if size > limit:
             raise PayloadTooLarge(f"request body is larger than {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(f"request body is not valid JSON: {error}") from None
+    return b"".join(chunks)

@@ -144,3 +144,38 @@ def active_public_endpoints(call: Call) -> list[str]:
                 )
             ).all()
         )
+
+
+NO_PLUGINS = (
+    "racetrack server has no plugins: the python3 job type and the docker, swarm and kubernetes "
+    "infrastructure targets are built in (choose one with `racetrack server --infrastructure`)"
+)
+
+
+def list_plugins(call: Call) -> list[dict[str, Any]]:
+    """`racetrack plugin list`: none are installed, and none can be."""
+    call.principal()
+    return []
+
+
+def job_type_versions(call: Call) -> list[str]:
+    """`racetrack plugin list --job-types`: the one built-in job type, as manifests may name it."""
+    call.principal()
+    return ["python3:latest", f"python3:{racetrack.__version__}"]
+
+
+def plugins_unsupported(call: Call) -> dict[str, Any]:
+    """`racetrack plugin install|uninstall|download`: refused, saying why."""
+    call.principal()
+    raise BadRequest(NO_PLUGINS)
+
+
+def move_job(call: Call) -> dict[str, Any]:
+    """`racetrack move`: refused; this server deploys to one infrastructure target."""
+    call.principal()
+    params = call.params
+    raise BadRequest(
+        f"job {params['name']} {params['version']} cannot be moved to another infrastructure target: this "
+        f"server deploys every job to {call.state.infra.name}; run a server with --infrastructure TARGET "
+        "for another target and deploy the job there"
+    )
