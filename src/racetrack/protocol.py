@@ -18,7 +18,9 @@ ENV_JOB_VERSION = "JOB_VERSION"
 ENV_FATMAN_NAME = "FATMAN_NAME"  # Racetrack's fatman-era names, still set
 ENV_FATMAN_VERSION = "FATMAN_VERSION"
 ENV_GIT_VERSION = "GIT_VERSION"
-ENV_DEPLOYMENT_TIMESTAMP = "DEPLOYMENT_TIMESTAMP"
+ENV_DEPLOYMENT_TIMESTAMP = "DEPLOYMENT_TIMESTAMP"  # ISO 8601, UTC
+ENV_JOB_DEPLOYMENT_TIMESTAMP = "JOB_DEPLOYMENT_TIMESTAMP"  # Racetrack's name: the same moment, Unix seconds
+ENV_DEPLOYED_BY_RACETRACK_VERSION = "DEPLOYED_BY_RACETRACK_VERSION"  # the deploying racetrack's version
 ENV_PUB_URL = "PUB_URL"  # the gateway's base URL (http://host:port/pub) for job-to-job calls, as in Racetrack
 ENV_AUTH_TOKEN = "AUTH_TOKEN"  # the job family's token, for job-to-job calls through the gateway
 # A file in Compose .env syntax that the wrapper loads into os.environ before the job is imported: how

@@ -9,11 +9,14 @@ import queue
 import subprocess
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 from deploy_helpers import JOBS, RACETRACK, JobRepo, deploy, flat, git, listed, racetrack
+
+from racetrack import __version__ as racetrack_version
 
 pytestmark = pytest.mark.docker
 
@@ -105,6 +108,9 @@ def test_container_settings(lifecycle: JobRepo, engine: Any) -> None:
     identity = whoami(job["url"])
     assert identity["name"] == lifecycle.name and identity["version"] == "1.0.0"
     assert identity["git_version"] == lifecycle.commit and identity["deployed_at"].endswith("Z")
+    moment = datetime.fromisoformat(identity["deployed_at"].replace("Z", "+00:00"))
+    assert int(identity["deployed_at_seconds"]) == int(moment.timestamp())  # Racetrack's name, Unix seconds
+    assert identity["deployed_by"] == racetrack_version
     assert identity["greeting"] == "hello" and identity["token_set"] is True
 
 

@@ -11,6 +11,7 @@ import docker
 from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 
+import racetrack
 from racetrack.builder import BuiltImage, connect
 from racetrack.deploy.container import ContainerSpec, start_container
 from racetrack.deploy.envfile import env_file_text, secret_tar
@@ -38,10 +39,12 @@ from racetrack.deploy.smoke import SmokeResult, smoke_check
 from racetrack.manifest import Manifest, manifest_digest, secret_runtime_env
 from racetrack.phases import Phase
 from racetrack.protocol import (
+    ENV_DEPLOYED_BY_RACETRACK_VERSION,
     ENV_DEPLOYMENT_TIMESTAMP,
     ENV_FATMAN_NAME,
     ENV_FATMAN_VERSION,
     ENV_GIT_VERSION,
+    ENV_JOB_DEPLOYMENT_TIMESTAMP,
     ENV_JOB_NAME,
     ENV_JOB_VERSION,
     ENV_SECRET_ENV_FILE,
@@ -199,6 +202,7 @@ def job_environment(
 ) -> dict[str, str]:
     """runtime_env, then the variables the wrapper reads, then `extra_env` (e.g. PUB_URL, the gateway's
     base URL, when a control plane knows it); secrets only by the name of the file that holds them."""
+    now = datetime.now(UTC).replace(microsecond=0)
     env = {
         **manifest.runtime_env,
         ENV_JOB_NAME: manifest.name,
@@ -206,7 +210,9 @@ def job_environment(
         ENV_FATMAN_NAME: manifest.name,
         ENV_FATMAN_VERSION: manifest.version,
         ENV_GIT_VERSION: commit,
-        ENV_DEPLOYMENT_TIMESTAMP: datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        ENV_DEPLOYMENT_TIMESTAMP: now.isoformat().replace("+00:00", "Z"),
+        ENV_JOB_DEPLOYMENT_TIMESTAMP: str(int(now.timestamp())),
+        ENV_DEPLOYED_BY_RACETRACK_VERSION: racetrack.__version__,
         **extra_env,
     }
     if has_secrets:

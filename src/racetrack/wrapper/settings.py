@@ -9,18 +9,17 @@ from pathlib import Path
 
 from racetrack.manifest import Manifest, PythonSettings
 from racetrack.protocol import (
+    ENV_DEPLOYED_BY_RACETRACK_VERSION,
     ENV_DEPLOYMENT_TIMESTAMP,
     ENV_FATMAN_NAME,
     ENV_FATMAN_VERSION,
     ENV_GIT_VERSION,
+    ENV_JOB_DEPLOYMENT_TIMESTAMP,
     ENV_JOB_NAME,
     ENV_JOB_VERSION,
     ENV_PUB_URL,
     PUB_PREFIXES,
 )
-
-ENV_JOB_DEPLOYMENT_TIMESTAMP = "JOB_DEPLOYMENT_TIMESTAMP"  # Racetrack's name of DEPLOYMENT_TIMESTAMP
-ENV_DEPLOYED_BY_RACETRACK_VERSION = "DEPLOYED_BY_RACETRACK_VERSION"
 
 # Every environment variable the wrapper reads; each must be reserved in fatman.schema.json.
 WRAPPER_ENV_VARS: tuple[str, ...] = (

@@ -31,6 +31,8 @@ class LifecycleJob:
             "version": os.environ.get("FATMAN_VERSION"),
             "git_version": os.environ.get("GIT_VERSION"),
             "deployed_at": os.environ.get("DEPLOYMENT_TIMESTAMP"),
+            "deployed_at_seconds": os.environ.get("JOB_DEPLOYMENT_TIMESTAMP"),
+            "deployed_by": os.environ.get("DEPLOYED_BY_RACETRACK_VERSION"),
             "greeting": os.environ.get("GREETING"),
             "token_set": bool(os.environ.get("MODEL_TOKEN")),
         }
