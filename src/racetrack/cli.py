@@ -77,6 +77,12 @@ def main(
         raise typer.Exit(0)
 
 
+@app.command("version")
+def show_version() -> None:
+    """Print racetrack's version (as `racetrack --version`; Racetrack's client has this command)."""
+    console.print(f"racetrack {__version__}")
+
+
 def report_problems(problems: list[Problem], where: str) -> typer.Exit:
     """Print each problem on its own line, then a summary; return the Exit to raise."""
     for problem in problems:

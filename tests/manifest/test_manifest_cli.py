@@ -150,3 +150,10 @@ def test_validate_reads_a_piped_manifest_from_stdin(write, job: Path) -> None:
     assert bad.returncode == 1
     assert bad.stderr.splitlines()[0] == (
         "<stdin>:3:11: replicas: 0 is less than the minimum of 1; use 1 or more")
+
+
+def test_version_as_a_command_and_an_option() -> None:
+    from racetrack import __version__
+
+    assert runner.invoke(app, ["version"]).output.strip() == f"racetrack {__version__}"
+    assert runner.invoke(app, ["--version"]).output.strip() == __version__
