@@ -41,7 +41,9 @@ def swarm(engine: Any, run_prefix: str) -> Iterator[SwarmTarget]:
             engine.api.remove_service(service["ID"])
     tasks = {"label": ["racetrack.deployment=swarm", "com.docker.swarm.task"]}
     _until(
-        lambda: not [c for c in engine.containers.list(all=True, filters=tasks) if mine(c.labels)],
+        lambda: not [
+            c for c in engine.containers.list(all=True, filters=tasks, ignore_removed=True) if mine(c.labels)
+        ],
         120, "the removed services' task containers to go (their images are removed next)",
     )
     for secret in engine.api.secrets(filters={"label": ["racetrack.deployment=swarm"]}):
@@ -67,7 +69,7 @@ def _until(check: Any, timeout: float, what: str) -> Any:
 
 def _task_containers(engine: Any, name: str) -> list[Any]:
     labels = [f"racetrack.job.name={name}", "racetrack.deployment=swarm"]
-    return engine.containers.list(filters={"label": labels})
+    return engine.containers.list(filters={"label": labels}, ignore_removed=True)  # tasks come and go
 
 
 def test_three_replicas_rollover_and_a_killed_task_under_load(

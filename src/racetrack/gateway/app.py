@@ -14,7 +14,6 @@ from urllib.parse import quote, unquote
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from racetrack import cors
-from racetrack.cors import is_cross_origin
 from racetrack.gateway.auth import Authorizer, Decision
 from racetrack.gateway.config import GatewayConfig
 from racetrack.gateway.errors import (
@@ -175,7 +174,7 @@ class GatewayApp:
             await self.job_call(JobCall.from_scope(scope, raw.split(b"/", 2)[2]), body, answer)
             return
         request_id = tracing_id(scope["headers"])
-        if is_cross_origin(scope["headers"]):
+        if cors.is_cross_origin(scope["headers"]):
             preflight = cors.preflight_answer(scope["method"], scope["headers"])
             if preflight is not None:
                 await cors.send_preflight(send, [*preflight, (TRACING, request_id.encode())])
@@ -232,7 +231,7 @@ class GatewayApp:
             if status >= 500:  # the gateway's own failures; the jobs log their calls themselves
                 log.warning("%s %s: %d %s, tracing_id=%s", call.method, call.path, status, exc, request_id)
             headers, body = json_answer(exc.body(request_id), request_id)
-            if is_cross_origin(call.headers):
+            if cors.is_cross_origin(call.headers):
                 headers.append(cors.ALLOW_ORIGIN)
             await answer.whole(status, headers, body)
         finally:
