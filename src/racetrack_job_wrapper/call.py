@@ -94,7 +94,11 @@ def async_job_call(
         while True:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
-                raise _CallFailed(f"task {task_id} did not finish within {timeout:g} s")
+                cancelled = _cancel(f"{pub_url}/async/task/{task_id}")
+                raise _CallFailed(
+                    f"task {task_id} did not finish within {timeout:g} s"
+                    + ("; it was cancelled" if cancelled else "; cancelling it failed, it may still run")
+                )
             asked = time.monotonic()
             try:
                 status, body = _exchange(poll, _POLL_SECONDS if left is None else min(left, _POLL_SECONDS))
@@ -108,6 +112,16 @@ def async_job_call(
                 time.sleep(_POLL_PAUSE)
     except _CallFailed as exc:
         raise RuntimeError(f"failed to call {what} asynchronously: {exc}") from None
+
+
+def _cancel(task_url: str) -> bool:
+    """Cancel an async task the caller no longer waits for; whether the gateway confirmed it."""
+    request = urllib.request.Request(task_url, headers=_auth_headers(), method="DELETE")
+    try:
+        _exchange(request, 10)
+    except _CallFailed:
+        return False
+    return True
 
 
 def _what(job_name: str, version: str) -> str:

@@ -7,7 +7,7 @@ import subprocess
 
 import httpx
 from fake_control_plane import Subject
-from gateway_helpers import ALICE, BOB, CHAIN, Stack, ws_talk
+from gateway_helpers import ADMIN, ALICE, BOB, CHAIN, Stack, ws_talk
 
 from server_process import poll_until
 
@@ -294,7 +294,11 @@ def test_job_to_job_calls_awaited_and_through_the_async_api(stack: Stack) -> Non
     assert error.startswith('failed to call job "adder 1.x" by chain asynchronously: HTTP 422'), error
     body = {"path": "/api/v1/slow", "body": {"seconds": 3}, "timeout": 0.5}
     overdue = client.post(queued, json=body, headers=headers)
-    assert overdue.status_code == 500 and "did not finish within 0.5 s" in overdue.json()["error"]
+    error = overdue.json()["error"]
+    assert overdue.status_code == 500 and "did not finish within 0.5 s; it was cancelled" in error
+    task_id = error.split("task ", 1)[1].split(" ", 1)[0]
+    status = client.get(f"/pub/async/task/{task_id}/status", headers=auth(ADMIN)).json()
+    assert status["status"] == "cancelled", status  # nobody waits for it: it does not run on
 
 
 def test_a_page_on_another_origin_calls_with_its_token_never_with_cookies(stack: Stack) -> None:
