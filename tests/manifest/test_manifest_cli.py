@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from racetrack.cli import app
 
 runner = CliRunner()
+NOT_AN_EMAIL = "is not an email address; write the owner's address, e.g. data-team@example.com"
 
 
 def test_validate_prints_the_normalized_manifest(write) -> None:
@@ -51,7 +52,7 @@ def test_validate_lists_every_problem_and_exits_1(write) -> None:
     assert result.stderr.splitlines() == [
         "-e replicas=0: replicas: 0 is less than the minimum of 1; use 1 or more",
         "fatman.yaml:1:7: name: no is read by YAML as a boolean, expected a string; quote it: 'no'",
-        "fatman.yaml:2:14: owner_email: 'moron' is not an email address",
+        f"fatman.yaml:2:14: owner_email: 'moron' {NOT_AN_EMAIL}",
         "fatman.yaml:8:1: python: duplicate key 'python': first set at line 6, column 1; keep only one",
         "fatman.yaml:9:3: python.entrypint_path: unknown field 'entrypint_path'; "
         "did you mean 'entrypoint_path'?",

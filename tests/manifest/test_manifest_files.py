@@ -56,7 +56,9 @@ def test_top_level_value_that_is_not_a_mapping(write, text: str, kind: str, wher
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("name: adder\n  lang: python3\n", "2:7: invalid YAML: mapping values are not allowed here"),
+        ("name: adder\n  lang: python3\n", "2:7: invalid YAML: mapping values are not allowed here; a key is "
+                                            "indented deeper than the one before it, or a value holds ': ' "
+                                            "(quote such a value)"),
         ("name: 'adder\n", "2:1: invalid YAML: found unexpected end of stream "
                             "(while scanning a quoted scalar started at line 1, column 7)"),
         ("name: adder\n\tlang: python3\n", "2:1: invalid YAML: found character '\\t' that cannot start any "

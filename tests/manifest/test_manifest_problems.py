@@ -10,6 +10,7 @@ from manifest_helpers import MINIMAL, OLD_MINIMAL, problems, with_fields
 
 from racetrack.manifest import Problem, load_manifest
 
+NOT_AN_EMAIL = "is not an email address; write the owner's address, e.g. data-team@example.com"
 NOT_A_NAME = (
     "is not a valid job name: use lowercase letters, digits and '-' (starting and ending with a letter "
     "or digit), at most 63 characters"
@@ -36,13 +37,13 @@ def test_problem_renders_file_line_column_field_and_message() -> None:
 
 def test_bad_email_points_at_the_value(write) -> None:
     write(MINIMAL.replace("owner_email: nobody@example.com", "owner_email: moron"))
-    assert problems() == ["fatman.yaml:2:14: owner_email: 'moron' is not an email address"]
+    assert problems() == [f"fatman.yaml:2:14: owner_email: 'moron' {NOT_AN_EMAIL}"]
 
 
 @pytest.mark.parametrize("email", ["moron", "a@b", "two@@example.com", "sp ace@example.com"])
 def test_format_email_is_really_checked(write, email: str) -> None:
     write(MINIMAL.replace("nobody@example.com", f"'{email}'"))
-    assert problems() == [f"fatman.yaml:2:14: owner_email: {email!r} is not an email address"]
+    assert problems() == [f"fatman.yaml:2:14: owner_email: {email!r} {NOT_AN_EMAIL}"]
 
 
 def test_every_problem_is_listed_in_file_order(write) -> None:
@@ -59,7 +60,7 @@ def test_every_problem_is_listed_in_file_order(write) -> None:
     """)
     assert problems() == [
         f"fatman.yaml:1:7: name: 'Bad_Name' {NOT_A_NAME}",
-        "fatman.yaml:2:14: owner_email: 'moron' is not an email address",
+        f"fatman.yaml:2:14: owner_email: 'moron' {NOT_AN_EMAIL}",
         "fatman.yaml:3:7: lang: 'java' is not a supported job type: use python3, python3:latest or "
         "python3:<version> (e.g. python3:2.4.0)",
         f"fatman.yaml:4:10: version: '1.0' {NOT_SEMVER}",
@@ -265,6 +266,9 @@ def test_bad_quantities(write, field: str, value: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
+        ({"system_dependencies": "libgomp1"},
+         "system_dependencies: 'libgomp1' is a string, expected a list; write a list, e.g. [libgomp1] or one "
+         "'- libgomp1' line per item below the key"),
         ({"system_dependencies": ["libgomp1; rm -rf /"]},
          "system_dependencies[0]: 'libgomp1; rm -rf /' is not a Debian package name"),
         ({"public_endpoints": ["api/v1/perform"]},

@@ -87,6 +87,10 @@ def _syntax_problem(error: yaml.MarkedYAMLError, file: str) -> Problem:
         message += f" ({error.context} started at line {start.line + 1}, column {start.column + 1})"
     if "'\\t'" in message:
         message += "; indent with spaces, YAML does not allow tabs"
+    elif "mapping values are not allowed" in message:
+        message += (
+            "; a key is indented deeper than the one before it, or a value holds ': ' (quote such a value)"
+        )
     return Problem.at(_location(file, mark) if mark else Location(file), message)
 
 

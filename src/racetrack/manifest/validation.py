@@ -152,6 +152,8 @@ def type_message(value: Any, expected: str | list[str], plain: str | None) -> st
     message = f"{show(value)} is {got}, expected {want}"
     if isinstance(value, str) and _JSON_TYPES.get(yaml_type_name(_safe_load(value)), set()) & set(wanted):
         message += "; remove the quotes"
+    elif wanted == ["array"] and not isinstance(value, dict) and len(str(value)) <= 60:
+        message += f"; write a list, e.g. [{value}] or one '- {value}' line per item below the key"
     return message
 
 
