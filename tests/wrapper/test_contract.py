@@ -119,3 +119,15 @@ def test_bad_examples_are_load_errors_naming_the_endpoint(example: object, messa
     with pytest.raises(LoadError, match=message) as error:
         check_example(endpoint, example, "docs_input_example()")
     assert "/perform" in str(error.value)
+
+
+def test_an_example_leaving_out_a_required_parameter_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    endpoint = build_endpoint("/perform", Job().perform)
+    required = [param.name for param in endpoint.parameters if param.required]
+    assert check_example(endpoint, {required[0]: 1}, "docs_input_example()") == {required[0]: 1}
+    assert f"leaves out the required parameter(s) {required[1:]}" in caplog.text
+    assert "'Try it out' with it gets a 422" in caplog.text
+    caplog.clear()
+    full = {name: 1 for name in required}
+    check_example(endpoint, full, "docs_input_example()")
+    assert "leaves out" not in caplog.text
