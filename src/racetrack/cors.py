@@ -6,11 +6,12 @@ preflight (`OPTIONS` with `Access-Control-Request-Method`), which carries no tok
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 Headers = list[tuple[bytes, bytes]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Message = MutableMapping[str, Any]  # an ASGI message, as Starlette types it
+Send = Callable[[Any], Awaitable[None]]  # Starlette's send, or the gateway's (typed with dict messages)
 
 ALLOW_ORIGIN = (b"access-control-allow-origin", b"*")
 ALLOW_METHODS = (b"access-control-allow-methods", b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
@@ -74,7 +75,7 @@ class CrossOriginSend:
     def __init__(self, send: Send) -> None:
         self.send = send
 
-    async def __call__(self, message: dict[str, Any]) -> None:
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": with_allow_origin(list(message.get("headers", [])))}
         await self.send(message)

@@ -127,8 +127,8 @@ class GatewayMetrics:
 
     def _pub_families(self, rows: list[tuple[tuple[str, str], list[float]]]) -> Iterable[Metric]:
         """The same counts under Pub's names and labels (untyped, as Pub's Go counters have no _total)."""
-        requests: dict[tuple[str, str], float] = {}
-        codes: dict[tuple[str, str, str], float] = {}
+        requests: dict[tuple[str, ...], float] = {}
+        codes: dict[tuple[str, ...], float] = {}
         for (job, version, _, status), count in list(self.calls.items()):
             requests[(job, version)] = requests.get((job, version), 0) + count
             codes[(job, version, str(status))] = codes.get((job, version, str(status)), 0) + count
@@ -139,7 +139,7 @@ class GatewayMetrics:
             (*PUB_JOB, "status_code"),
             codes,
         )
-        seconds: dict[tuple[str, str], float] = {}
+        seconds: dict[tuple[str, ...], float] = {}
         histogram = HistogramMetricFamily(
             "pub_job_call_response_time_histogram",
             "Time from a call's arrival to the job's response head",
@@ -181,13 +181,12 @@ def _untyped(
 
 def _cumulative(row: list[float], bounds: tuple[float, ...]) -> list[tuple[str, float]]:
     """The (le, cumulative count) buckets at `bounds` (a subset of ALL_BUCKETS) of a latency row."""
-    buckets, cumulative, wanted = [], 0.0, iter((*bounds, float("inf")))
-    bound = next(wanted)
+    buckets: list[tuple[str, float]] = []
+    cumulative, wanted = 0.0, set(bounds)
     for limit, count in zip((*ALL_BUCKETS, float("inf")), row[:-1], strict=True):
         cumulative += count
-        if limit == bound:
-            buckets.append((_bound(bound), cumulative))
-            bound = next(wanted, None)
+        if limit in wanted or limit == float("inf"):
+            buckets.append((_bound(limit), cumulative))
     return buckets
 
 
