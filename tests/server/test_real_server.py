@@ -201,6 +201,7 @@ def test_health_info_and_racetrack_error_bodies(sqlite_server: Server) -> None:
     assert str(token_file) in output and sqlite_server.admin_token not in output  # where, never what
     info = api(sqlite_server, "GET", "/info").json()
     assert info["external_pub_url"] == sqlite_server.url + "/pub"
+    assert httpx.get(sqlite_server.url + "/api/v1/info").json() == info  # without /lifecycle, as Lifecycle
     for method, path in [
         ("GET", "/job"),
         ("GET", "/job/x/latest"),

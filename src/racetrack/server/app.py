@@ -125,7 +125,11 @@ def create_app(state: State) -> ServerApp:
     failed = state.deployer.recover()
     if failed:
         logger.warning("%d deployment(s) were cut off by the last shutdown and are marked failed", failed)
-    routes: list[Any] = [api(state, method, path, handler) for method, path, handler in ROUTES]
+    routes: list[Any] = [
+        api(state, method, prefix + path.removeprefix("/lifecycle"), handler)
+        for prefix in ("/lifecycle", "")  # Lifecycle answers its API without the prefix as well
+        for method, path, handler in ROUTES
+    ]
     routes += probe_routes(state)
     pub = gateway(state)
     if pub is None:
