@@ -262,19 +262,18 @@ class JobApp:
         status = 500  # stays so only if an exception escapes (the server answers 500)
         prefix, path = split_prefix(self._prefix, scope["path"])
         counted = path not in _PROBES
-        headers = scope["headers"]
-        if is_cross_origin(headers):
-            preflight = preflight_answer(scope["method"], headers)
-            if preflight is not None:  # no token, nothing run: answered before the gateway check
-                await send_preflight(send, [*preflight, _request_id(request_id)])
-                self.access_log(scope["method"], scope["path"], 200, time.perf_counter() - started)
-                request_id_var.reset(token)
-                return
+        preflight = None
+        if is_cross_origin(scope["headers"]):
+            preflight = preflight_answer(scope["method"], scope["headers"])
             send = CrossOriginSend(send)
         drain = self.drain
         if counted:
             drain.enter()
         try:
+            if preflight is not None:  # no token, nothing run: answered before the gateway check
+                await send_preflight(send, [*preflight, _request_id(request_id)])
+                status = 200
+                return
             if counted and drain.draining:
                 raise _shutting_down()
             if (
