@@ -183,8 +183,8 @@ def test_stream_stops_pulling_when_the_client_leaves(server, tmp_path: Path):
         with httpx.stream("POST", job.url + "/api/v1/count", json=payload, timeout=30) as response:
             next(response.iter_lines())
         deadline = time.monotonic() + 10
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the job creates the file, then writes it: wait for the text
         assert marker.read_text() == "closed"  # the generator's finally ran: it was closed early
 
 
